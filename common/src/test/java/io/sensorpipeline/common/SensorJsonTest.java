@@ -1,0 +1,90 @@
+package io.sensorpipeline.common;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class SensorJsonTest
+{
+    private static final SensorReading READING = new SensorReading("e-1", "sensor-00042", "temperature", 21.37, "C",
+            Instant.parse("2026-11-24T10:15:30.120Z"), 1234, 0.93, "1.4.2");
+
+    private final SensorJson json = new SensorJson();
+
+    @Test
+    void writesTheDocumentedShapeInAFixedOrder()
+    {
+        assertThat(new String(json.encode(READING), StandardCharsets.UTF_8)).isEqualTo(
+                "{\"eventId\":\"e-1\",\"sensorId\":\"sensor-00042\",\"type\":\"temperature\",\"value\":21.37,\"unit\":\"C\","
+                        + "\"timestamp\":\"2026-11-24T10:15:30.120Z\",\"seq\":1234,\"battery\":0.93,\"firmware\":\"1.4.2\"}");
+    }
+
+    @Test
+    void roundTrips()
+            throws InvalidEventException
+    {
+        assertThat(SensorJson.decode(json.encode(READING))).isEqualTo(READING);
+    }
+
+    @Test
+    void timestampsAlwaysHaveThreeFractionDigits()
+    {
+        assertThat(SensorJson.formatTimestamp(Instant.parse("2026-01-02T03:04:05Z"))).isEqualTo("2026-01-02T03:04:05.000Z");
+        assertThat(SensorJson.formatTimestamp(Instant.parse("2026-01-02T03:04:05.000999Z"))).isEqualTo("2026-01-02T03:04:05.000Z");
+        assertThat(SensorJson.formatTimestamp(Instant.parse("1999-12-31T23:59:59.5Z"))).isEqualTo("1999-12-31T23:59:59.500Z");
+    }
+
+    @Test
+    void rejectsWithTheRightReason()
+    {
+        assertReason("", RejectReason.MALFORMED_JSON);
+        assertReason("{\"eventId\":\"e", RejectReason.MALFORMED_JSON);
+        assertReason("[1,2]", RejectReason.MALFORMED_JSON);
+        assertReason("temperature=21", RejectReason.MALFORMED_JSON);
+        assertReason("{\"eventId\":\"e\",\"sensorId\":\"s\",\"type\":\"temperature\",\"timestamp\":\"2026-11-24T10:00:00.000Z\"}",
+                RejectReason.MISSING_FIELD);
+        assertReason("{\"eventId\":\"e\",\"sensorId\":\"s\",\"type\":\"temperature\",\"value\":null,\"timestamp\":\"2026-11-24T10:00:00.000Z\"}",
+                RejectReason.MISSING_FIELD);
+        assertReason("{\"eventId\":\"e\",\"sensorId\":\"s\",\"type\":\"temperature\",\"value\":\"hot\",\"timestamp\":\"2026-11-24T10:00:00.000Z\"}",
+                RejectReason.WRONG_TYPE);
+        assertReason("{\"eventId\":\"e\",\"sensorId\":\"s\",\"type\":\"temperature\",\"value\":1,\"timestamp\":\"yesterday\"}",
+                RejectReason.WRONG_TYPE);
+        assertReason("{\"eventId\":\"e\",\"sensorId\":\"s\",\"type\":\"temperature\",\"value\":NaN,\"timestamp\":\"2026-11-24T10:00:00.000Z\"}",
+                RejectReason.NON_FINITE);
+        assertReason("{\"eventId\":\"e\",\"sensorId\":\"s\",\"type\":\"temperature\",\"value\":-Infinity,\"timestamp\":\"2026-11-24T10:00:00.000Z\"}",
+                RejectReason.NON_FINITE);
+    }
+
+    @Test
+    void rejectsBytesThatAreNotUtf8()
+    {
+        byte[] payload = "{\"eventId\":\"e\",\"sensorId\":\"s\",\"type\":\"temperature\",\"value\":1,\"timestamp\":\"2026-11-24T10:00:00.000Z\",\"firmware\":\"XX\"}"
+                .getBytes(StandardCharsets.UTF_8);
+        int marker = new String(payload, StandardCharsets.UTF_8).indexOf("XX");
+        payload[marker] = (byte) 0xC3;
+        payload[marker + 1] = (byte) 0x28;
+        byte[] broken = payload;
+        assertThatThrownBy(() -> SensorJson.decode(broken))
+                .isInstanceOfSatisfying(InvalidEventException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.MALFORMED_JSON));
+    }
+
+    @Test
+    void variantsOmitOrReplaceExactlyOneField()
+    {
+        String withoutSensor = new String(json.encodeVariant(READING, "sensorId", null), StandardCharsets.UTF_8);
+        assertThat(withoutSensor).doesNotContain("sensorId").contains("\"eventId\":\"e-1\"", "\"value\":21.37");
+        String nan = new String(json.encodeVariant(READING, null, "NaN"), StandardCharsets.UTF_8);
+        assertThat(nan).contains("\"value\":NaN,");
+    }
+
+    private static void assertReason(String payload, RejectReason reason)
+    {
+        assertThatThrownBy(() -> SensorJson.decode(payload.getBytes(StandardCharsets.UTF_8)))
+                .as(payload)
+                .isInstanceOfSatisfying(InvalidEventException.class, e -> assertThat(e.reason()).isEqualTo(reason));
+    }
+}
