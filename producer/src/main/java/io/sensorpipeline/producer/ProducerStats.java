@@ -1,0 +1,105 @@
+package io.sensorpipeline.producer;
+
+import io.sensorpipeline.common.FaultKind;
+import io.sensorpipeline.common.SensorJson;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What the producer has done. Records are counted by category when handed to the client (main thread only), and
+ * acknowledged or failed as the client reports back (its I/O thread); the progress line reads both.
+ */
+final class ProducerStats
+{
+    private final Map<String, Long> byCategory = new LinkedHashMap<>();
+    private final LongAdder handedOver = new LongAdder();
+    private final LongAdder acknowledged = new LongAdder();
+    private final LongAdder failed = new LongAdder();
+    private final Map<String, LongAdder> errorsByKind = new ConcurrentHashMap<>();
+    private long firstEventMillis = Long.MAX_VALUE;
+    private long lastEventMillis = Long.MIN_VALUE;
+
+    ProducerStats()
+    {
+        for (String category : new String[] {"VALID", "LATE", "DUPLICATE", "REPLAYED"}) {
+            byCategory.put(category, 0L);
+        }
+        for (FaultKind fault : FaultKind.values()) {
+            byCategory.put(fault.name(), 0L);
+        }
+    }
+
+    void handedOver(RecordSource.Outgoing record)
+    {
+        handedOver.increment();
+        byCategory.merge(record.category(), 1L, Long::sum);
+        if (record.eventTime() != null) {
+            long millis = record.eventTime().toEpochMilli();
+            firstEventMillis = Math.min(firstEventMillis, millis);
+            lastEventMillis = Math.max(lastEventMillis, millis);
+        }
+    }
+
+    void acknowledged()
+    {
+        acknowledged.increment();
+    }
+
+    void failed(Exception exception)
+    {
+        failed.increment();
+        errorsByKind.computeIfAbsent(exception.getClass().getSimpleName(), kind -> new LongAdder()).increment();
+    }
+
+    long handedOverCount()
+    {
+        return handedOver.sum();
+    }
+
+    long acknowledgedCount()
+    {
+        return acknowledged.sum();
+    }
+
+    long failedCount()
+    {
+        return failed.sum();
+    }
+
+    /** The summary scripts parse: one JSON object, keys in a fixed order. */
+    Map<String, Object> summary(String topic, long retries, double elapsedSeconds, String stoppedBy)
+    {
+        Map<String, Object> faults = new LinkedHashMap<>();
+        long malformed = 0;
+        for (FaultKind fault : FaultKind.values()) {
+            long count = byCategory.get(fault.name());
+            faults.put(fault.name(), count);
+            malformed += count;
+        }
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("topic", topic);
+        summary.put("eventsSent", acknowledgedCount());
+        summary.put("eventsFailed", failedCount());
+        summary.put("valid", byCategory.get("VALID"));
+        summary.put("late", byCategory.get("LATE"));
+        summary.put("duplicates", byCategory.get("DUPLICATE"));
+        summary.put("malformed", malformed);
+        summary.put("replayed", byCategory.get("REPLAYED"));
+        summary.put("faults", faults);
+        summary.put("retries", retries);
+        Map<String, Long> errors = new TreeMap<>();
+        errorsByKind.forEach((kind, count) -> errors.put(kind, count.sum()));
+        summary.put("sendErrors", errors);
+        summary.put("firstEventTime", firstEventMillis == Long.MAX_VALUE ? null : SensorJson.formatTimestamp(Instant.ofEpochMilli(firstEventMillis)));
+        summary.put("lastEventTime", lastEventMillis == Long.MIN_VALUE ? null : SensorJson.formatTimestamp(Instant.ofEpochMilli(lastEventMillis)));
+        summary.put("elapsedSeconds", Math.round(elapsedSeconds * 1000) / 1000.0);
+        summary.put("eventsPerSecond", elapsedSeconds > 0 ? Math.round(acknowledgedCount() / elapsedSeconds * 10) / 10.0 : 0.0);
+        summary.put("stoppedBy", stoppedBy);
+        return summary;
+    }
+}
