@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonFactoryBuilder;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
@@ -16,7 +17,9 @@ import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -39,7 +42,34 @@ public final class SensorJson
             .build();
     private static final ObjectMapper MAPPER = new ObjectMapper(FACTORY);
 
+    private static final SerializedString EVENT_ID = new SerializedString("eventId");
+    private static final SerializedString SENSOR_ID = new SerializedString("sensorId");
+    private static final SerializedString TYPE = new SerializedString("type");
+    private static final SerializedString VALUE = new SerializedString("value");
+    private static final SerializedString UNIT = new SerializedString("unit");
+    private static final SerializedString TIMESTAMP = new SerializedString("timestamp");
+    private static final SerializedString SEQ = new SerializedString("seq");
+    private static final SerializedString BATTERY = new SerializedString("battery");
+    private static final SerializedString FIRMWARE = new SerializedString("firmware");
+    private static final int MAX_CACHED_VALUES = 100_000;
+
     private final ByteArrayBuilder buffer = new ByteArrayBuilder(256);
+    private final Map<String, SerializedString> repeatedValues = new HashMap<>();
+    private final char[] digits = new char[32];
+    // One generator for every record: creating one per record cost more than writing the record (the producer's hot
+    // path). Root values are written back to back with no separator, and each is flushed into the reset buffer.
+    private final JsonGenerator generator;
+
+    public SensorJson()
+    {
+        try {
+            generator = FACTORY.createGenerator(buffer);
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        generator.setRootValueSeparator(null);
+    }
 
     public byte[] encode(SensorReading reading)
     {
@@ -61,30 +91,39 @@ public final class SensorJson
     private byte[] write(SensorReading reading, String omittedField, String rawValue)
     {
         buffer.reset();
-        try (JsonGenerator generator = FACTORY.createGenerator(buffer)) {
+        try {
             generator.writeStartObject();
-            writeString(generator, omittedField, "eventId", reading.eventId());
-            writeString(generator, omittedField, "sensorId", reading.sensorId());
-            writeString(generator, omittedField, "type", reading.type());
+            if (!"eventId".equals(omittedField)) {
+                generator.writeFieldName(EVENT_ID);
+                generator.writeString(reading.eventId());
+            }
+            writeRepeated(SENSOR_ID, omittedField, reading.sensorId());
+            writeRepeated(TYPE, omittedField, reading.type());
             if (!"value".equals(omittedField)) {
-                generator.writeFieldName("value");
+                generator.writeFieldName(VALUE);
                 if (rawValue != null) {
                     generator.writeRawValue(rawValue);
                 }
                 else {
-                    generator.writeNumber(reading.value());
+                    writeNumber(reading.value());
                 }
             }
-            writeString(generator, omittedField, "unit", reading.unit());
-            writeString(generator, omittedField, "timestamp", formatTimestamp(reading.timestamp()));
+            writeRepeated(UNIT, omittedField, reading.unit());
+            if (!"timestamp".equals(omittedField)) {
+                generator.writeFieldName(TIMESTAMP);
+                generator.writeString(formatTimestamp(reading.timestamp()));
+            }
             if (!"seq".equals(omittedField)) {
-                generator.writeNumberField("seq", reading.seq());
+                generator.writeFieldName(SEQ);
+                generator.writeNumber(reading.seq());
             }
             if (!"battery".equals(omittedField)) {
-                generator.writeNumberField("battery", reading.battery());
+                generator.writeFieldName(BATTERY);
+                writeNumber(reading.battery());
             }
-            writeString(generator, omittedField, "firmware", reading.firmware());
+            writeRepeated(FIRMWARE, omittedField, reading.firmware());
             generator.writeEndObject();
+            generator.flush();
         }
         catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -92,12 +131,65 @@ public final class SensorJson
         return buffer.toByteArray();
     }
 
-    private static void writeString(JsonGenerator generator, String omittedField, String field, String value)
+    /**
+     * Writes a double as {@link Double#toString} would, faster for the common case of a value with at most two
+     * decimals (readings are rounded to hundredths): digits of the whole number of hundredths, no floating-point
+     * formatting. The output is identical (checked for every hundredth up to ±25,000 in SensorJsonTest).
+     */
+    private void writeNumber(double value)
             throws IOException
     {
-        if (!field.equals(omittedField)) {
-            generator.writeStringField(field, value);
+        if (Math.abs(value) < 1e7) {
+            long hundredths = Math.round(value * 100.0);
+            if (hundredths != 0 && hundredths / 100.0 == value) {
+                generator.writeNumber(digits, 0, formatHundredths(hundredths, digits));
+                return;
+            }
         }
+        generator.writeNumber(value);
+    }
+
+    /** Writes {@code hundredths / 100} in Double.toString's plain form (21.36, 21.3, 21.0, -0.05); returns the length. */
+    static int formatHundredths(long hundredths, char[] out)
+    {
+        int length = 0;
+        long magnitude = Math.abs(hundredths);
+        if (hundredths < 0) {
+            out[length++] = '-';
+        }
+        String whole = Long.toString(magnitude / 100);
+        whole.getChars(0, whole.length(), out, length);
+        length += whole.length();
+        out[length++] = '.';
+        int fraction = (int) (magnitude % 100);
+        out[length++] = (char) ('0' + fraction / 10);
+        if (fraction % 10 != 0) {
+            out[length++] = (char) ('0' + fraction % 10);
+        }
+        return length;
+    }
+
+    /**
+     * Writes a value that recurs across records (a sensorId, a type, a unit, a firmware version) from a cache of
+     * pre-encoded strings: a byte copy instead of escaping and encoding the same characters again.
+     */
+    private void writeRepeated(SerializedString field, String omittedField, String value)
+            throws IOException
+    {
+        if (field.getValue().equals(omittedField)) {
+            return;
+        }
+        generator.writeFieldName(field);
+        SerializedString encoded = repeatedValues.get(value);
+        if (encoded == null) {
+            if (repeatedValues.size() >= MAX_CACHED_VALUES) {
+                generator.writeString(value);
+                return;
+            }
+            encoded = new SerializedString(value);
+            repeatedValues.put(value, encoded);
+        }
+        generator.writeString(encoded);
     }
 
     /**

@@ -81,6 +81,25 @@ class SensorJsonTest
         assertThat(nan).contains("\"value\":NaN,");
     }
 
+    @Test
+    void hundredthsAreWrittenExactlyAsDoubleToString()
+    {
+        char[] out = new char[32];
+        for (long hundredths = -2_500_000; hundredths <= 2_500_000; hundredths++) {
+            if (hundredths == 0) {
+                continue;
+            }
+            double value = hundredths / 100.0;
+            int length = SensorJson.formatHundredths(hundredths, out);
+            if (!Double.toString(value).equals(new String(out, 0, length))) {
+                throw new AssertionError(hundredths + ": " + Double.toString(value) + " but wrote " + new String(out, 0, length));
+            }
+        }
+        assertThat(new String(json.encode(READING.withValue(-0.0)), StandardCharsets.UTF_8)).contains("\"value\":-0.0,");
+        assertThat(new String(json.encode(READING.withValue(1.0E-4)), StandardCharsets.UTF_8)).contains("\"value\":1.0E-4,");
+        assertThat(new String(json.encode(READING.withValue(21.0)), StandardCharsets.UTF_8)).contains("\"value\":21.0,");
+    }
+
     private static void assertReason(String payload, RejectReason reason)
     {
         assertThatThrownBy(() -> SensorJson.decode(payload.getBytes(StandardCharsets.UTF_8)))

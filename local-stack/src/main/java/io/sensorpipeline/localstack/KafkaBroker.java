@@ -422,8 +422,19 @@ public final class KafkaBroker implements AutoCloseable {
     private String logTail(long logOffset) {
         try {
             List<String> lines = readFrom(logFile(), logOffset).lines().collect(Collectors.toList());
+            // The cause is usually the first ERROR; a dying broker then logs dozens of shutdown lines after it.
+            String firstError = "";
+            for (int index = 0; index < lines.size(); index++) {
+                String line = lines.get(index);
+                if (line.contains(" ERROR ") || line.contains(" FATAL ")) {
+                    // The line and the exception under it.
+                    firstError = "\n--- first error in " + logFile() + " ---\n"
+                            + String.join("\n", lines.subList(index, Math.min(lines.size(), index + 4)));
+                    break;
+                }
+            }
             List<String> tail = lines.subList(Math.max(0, lines.size() - LOG_TAIL_LINES), lines.size());
-            return "\n--- last lines of " + logFile() + " ---\n" + String.join("\n", tail);
+            return firstError + "\n--- last lines of " + logFile() + " ---\n" + String.join("\n", tail);
         }
         catch (IOException e) {
             return " (cannot read " + logFile() + ": " + e.getMessage() + ")";

@@ -21,6 +21,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,6 +32,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -156,6 +158,37 @@ class ProducerKafkaIT
         assertThat(lines).hasSize(500);
         assertThat(String.join("\n", lines.stream().sorted().toList()))
                 .isEqualTo(String.join("\n", new String(DataFiles.sampleEvents(), StandardCharsets.UTF_8).lines().sorted().toList()));
+    }
+
+    @Test
+    void sigtermFlushesPrintsTheSummaryAndExitsZero()
+            throws Exception
+    {
+        Path jar = Path.of("target", "producer.jar");
+        assertThat(jar).as("the shaded jar is built in the package phase, before integration tests").exists();
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-jar",
+                jar.toString(), "--bootstrap-servers", broker.bootstrapServers(), "--topic", "signalled", "--create-topic",
+                "--rate", "5000", "--progress-interval", "1s")
+                .redirectOutput(directory.resolve("signalled.out").toFile())
+                .redirectError(directory.resolve("signalled.err").toFile())
+                .start();
+        // Wait for the first progress line: the producer is sending.
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!Files.exists(directory.resolve("signalled.err")) || !Files.readString(directory.resolve("signalled.err")).contains("producer: sent")) {
+            assertThat(System.nanoTime()).as("the producer reports progress within 60 s").isLessThan(deadline);
+            Thread.sleep(100);
+        }
+        process.destroy(); // SIGTERM
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String stdout = Files.readString(directory.resolve("signalled.out"));
+
+        assertThat(process.exitValue()).as(Files.readString(directory.resolve("signalled.err"))).isZero();
+        JsonNode summary = new ObjectMapper().readTree(stdout);
+        assertThat(summary.get("stoppedBy").asText()).isEqualTo("signal");
+        long sent = summary.get("eventsSent").asLong();
+        assertThat(sent).isPositive();
+        // Everything handed to the client before the signal was flushed, and the summary counts exactly that.
+        assertThat(TopicReader.readAll(broker.bootstrapServers(), "signalled")).hasSize((int) sent);
     }
 
     @Test
