@@ -45,7 +45,9 @@ import static java.util.Objects.requireNonNull;
  * the broker and the storage tool print, appended across restarts) and {@code kafka-logs/} (topics and the metadata
  * log, kept across restarts).
  */
-public final class KafkaBroker implements AutoCloseable {
+public final class KafkaBroker
+        implements AutoCloseable
+{
     public static final String HOST = "127.0.0.1";
 
     static final String MAIN_CLASS = "kafka.Kafka";
@@ -70,7 +72,8 @@ public final class KafkaBroker implements AutoCloseable {
     private Process process;
     private Thread shutdownHook;
 
-    private KafkaBroker(Builder builder) {
+    private KafkaBroker(Builder builder)
+    {
         this.dataDirectory = builder.dataDirectory.toAbsolutePath().normalize();
         this.port = builder.port;
         this.controllerPort = builder.controllerPort;
@@ -78,12 +81,14 @@ public final class KafkaBroker implements AutoCloseable {
         this.progress = builder.progress;
     }
 
-    public static Builder builder(Path dataDirectory) {
+    public static Builder builder(Path dataDirectory)
+    {
         return new Builder(dataDirectory);
     }
 
     /** A broker on two ports that are free on 127.0.0.1 now, for tests that run next to other brokers. */
-    public static KafkaBroker onFreePorts(Path dataDirectory) {
+    public static KafkaBroker onFreePorts(Path dataDirectory)
+    {
         int[] ports = freePorts(2);
         return builder(dataDirectory).port(ports[0]).controllerPort(ports[1]).build();
     }
@@ -96,7 +101,8 @@ public final class KafkaBroker implements AutoCloseable {
      * @throws IllegalStateException if a port is taken, or the broker exits or is not ready within 60 s; the message
      *     quotes the end of broker.log
      */
-    public synchronized void start() {
+    public synchronized void start()
+    {
         if (isRunning()) {
             return;
         }
@@ -141,7 +147,8 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     /** Stops the broker with SIGTERM, and SIGKILL if it is still running after 30 s. Does nothing if it is not running. */
-    public synchronized void stop() {
+    public synchronized void stop()
+    {
         if (process == null) {
             return;
         }
@@ -150,7 +157,8 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     /** Kills the broker with SIGKILL, as a crash would, and returns once it has exited. */
-    public synchronized void kill() {
+    public synchronized void kill()
+    {
         if (process == null) {
             return;
         }
@@ -160,44 +168,53 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public void close()
+    {
         stop();
     }
 
-    public synchronized boolean isRunning() {
+    public synchronized boolean isRunning()
+    {
         return process != null && process.isAlive();
     }
 
     /** The process id of the broker of the latest {@link #start()}. */
-    public synchronized long pid() {
+    public synchronized long pid()
+    {
         if (process == null) {
             throw new IllegalStateException("Kafka broker in " + dataDirectory + " was never started");
         }
         return process.pid();
     }
 
-    public String bootstrapServers() {
+    public String bootstrapServers()
+    {
         return HOST + ":" + port;
     }
 
-    public int port() {
+    public int port()
+    {
         return port;
     }
 
-    public int controllerPort() {
+    public int controllerPort()
+    {
         return controllerPort;
     }
 
-    public Path dataDirectory() {
+    public Path dataDirectory()
+    {
         return dataDirectory;
     }
 
-    public Path logFile() {
+    public Path logFile()
+    {
         return dataDirectory.resolve("broker.log");
     }
 
     /** Creates a topic with replication factor 1; does nothing if it exists. Throws with the tool's output if it fails. */
-    public void createTopic(String name, int partitions) {
+    public void createTopic(String name, int partitions)
+    {
         requireNonNull(name, "name is null");
         if (partitions < 1) {
             throw new IllegalArgumentException("partitions must be at least 1, got " + partitions);
@@ -210,7 +227,8 @@ public final class KafkaBroker implements AutoCloseable {
      * The classpath of the broker JVM (Kafka 4.3.1 with kafka-tools and log4j2), for running Kafka's own tools such as
      * {@code org.apache.kafka.tools.ProducerPerformance} in a subprocess.
      */
-    public static String classpath() {
+    public static String classpath()
+    {
         try (InputStream resource = KafkaBroker.class.getResourceAsStream(CLASSPATH_RESOURCE)) {
             if (resource == null) {
                 throw new IllegalStateException("local-stack was built without broker.classpath: run mvn package");
@@ -228,7 +246,8 @@ public final class KafkaBroker implements AutoCloseable {
      *
      * @throws IllegalStateException with that output if the tool exits with a non-zero code or outlives the timeout
      */
-    public static String runTool(Duration timeout, String mainClass, String... arguments) {
+    public static String runTool(Duration timeout, String mainClass, String... arguments)
+    {
         requireNonNull(timeout, "timeout is null");
         requireNonNull(mainClass, "mainClass is null");
         String commandLine = mainClass + " " + String.join(" ", arguments);
@@ -267,14 +286,16 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     /** Whether the process is a broker started by this class for the data directory (and not a reused process id). */
-    static boolean isBrokerProcess(ProcessHandle handle, Path dataDirectory) {
+    static boolean isBrokerProcess(ProcessHandle handle, Path dataDirectory)
+    {
         String serverProperties = serverPropertiesOf(dataDirectory.toAbsolutePath().normalize()).toString();
         List<String> arguments = handle.info().arguments().map(Arrays::asList).orElse(List.of());
         return handle.isAlive() && arguments.contains(MAIN_CLASS) && arguments.contains(serverProperties);
     }
 
     /** SIGTERM, then SIGKILL after the timeout; returns whether SIGKILL was needed. */
-    static boolean terminate(ProcessHandle handle, Duration timeout) {
+    static boolean terminate(ProcessHandle handle, Duration timeout)
+    {
         handle.destroy();
         if (awaitExit(handle, timeout)) {
             return false;
@@ -284,7 +305,8 @@ public final class KafkaBroker implements AutoCloseable {
         return true;
     }
 
-    static boolean isPortFree(int port) {
+    static boolean isPortFree(int port)
+    {
         // SO_REUSEADDR as the broker's own socket has it: a port whose old connections linger in TIME_WAIT after a
         // kill is free for the broker, so it must be free here too.
         try (ServerSocket socket = new ServerSocket()) {
@@ -297,7 +319,9 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    private Path writeServerProperties() throws IOException {
+    private Path writeServerProperties()
+            throws IOException
+    {
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("process.roles", "broker,controller");
         settings.put("node.id", "1");
@@ -330,7 +354,9 @@ public final class KafkaBroker implements AutoCloseable {
         return file;
     }
 
-    private Path writeLoggingConfiguration() throws IOException {
+    private Path writeLoggingConfiguration()
+            throws IOException
+    {
         // The broker's stdout is appended to broker.log, so a console appender puts its INFO log there with one writer.
         String text = """
                 status = warn
@@ -346,7 +372,9 @@ public final class KafkaBroker implements AutoCloseable {
         return file;
     }
 
-    private void formatStorage(Path serverProperties, Path loggingConfiguration) throws IOException {
+    private void formatStorage(Path serverProperties, Path loggingConfiguration)
+            throws IOException
+    {
         long logOffset = logSize();
         Process format = javaProcess(loggingConfiguration, List.of(), STORAGE_TOOL,
                 "format", "-t", newClusterId(), "-c", serverProperties.toString())
@@ -373,7 +401,9 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    private void awaitReady(Process broker, long logOffset) throws IOException {
+    private void awaitReady(Process broker, long logOffset)
+            throws IOException
+    {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         boolean logged = false;
         while (true) {
@@ -406,7 +436,8 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    private void removeShutdownHook() {
+    private void removeShutdownHook()
+    {
         if (shutdownHook == null) {
             return;
         }
@@ -419,7 +450,8 @@ public final class KafkaBroker implements AutoCloseable {
         shutdownHook = null;
     }
 
-    private String logTail(long logOffset) {
+    private String logTail(long logOffset)
+    {
         try {
             List<String> lines = readFrom(logFile(), logOffset).lines().collect(Collectors.toList());
             // The cause is usually the first ERROR; a dying broker then logs dozens of shutdown lines after it.
@@ -441,20 +473,25 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    private long logSize() throws IOException {
+    private long logSize()
+            throws IOException
+    {
         return Files.exists(logFile()) ? Files.size(logFile()) : 0;
     }
 
-    private Path kafkaLogDirectory() {
+    private Path kafkaLogDirectory()
+    {
         return dataDirectory.resolve("kafka-logs");
     }
 
-    private static Path serverPropertiesOf(Path dataDirectory) {
+    private static Path serverPropertiesOf(Path dataDirectory)
+    {
         return dataDirectory.resolve("server.properties");
     }
 
     private static ProcessBuilder javaProcess(Path loggingConfiguration, List<String> jvmOptions, String mainClass,
-            String... arguments) {
+            String... arguments)
+    {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);
@@ -471,7 +508,8 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     /** A cluster id as Kafka's Uuid.randomUuid makes it: 16 random bytes, URL-safe base64, never starting with '-'. */
-    private static String newClusterId() {
+    private static String newClusterId()
+    {
         while (true) {
             UUID uuid = UUID.randomUUID();
             byte[] bytes = new byte[16];
@@ -486,20 +524,23 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    private static Optional<String> setsid() {
+    private static Optional<String> setsid()
+    {
         return List.of("/usr/bin/setsid", "/bin/setsid").stream()
                 .filter(candidate -> Files.isExecutable(Path.of(candidate)))
                 .findFirst();
     }
 
-    private static void requirePortFree(int port, String role) {
+    private static void requirePortFree(int port, String role)
+    {
         if (!isPortFree(port)) {
             throw new IllegalStateException("Kafka " + role + " port " + HOST + ":" + port
                     + " is already in use by another process");
         }
     }
 
-    private static boolean accepts(int port) {
+    private static boolean accepts(int port)
+    {
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(HOST, port), 500);
             return true;
@@ -509,7 +550,8 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    private static boolean awaitExit(ProcessHandle handle, Duration timeout) {
+    private static boolean awaitExit(ProcessHandle handle, Duration timeout)
+    {
         try {
             handle.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             return true;
@@ -526,7 +568,9 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    private static String readFrom(Path file, long offset) throws IOException {
+    private static String readFrom(Path file, long offset)
+            throws IOException
+    {
         if (!Files.exists(file)) {
             return "";
         }
@@ -539,7 +583,8 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    private static int[] freePorts(int count) {
+    private static int[] freePorts(int count)
+    {
         // All sockets stay open until every port is picked, so the ports differ.
         List<ServerSocket> sockets = new ArrayList<>();
         try {
@@ -565,7 +610,8 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    private static void deleteQuietly(Path file) {
+    private static void deleteQuietly(Path file)
+    {
         if (file == null) {
             return;
         }
@@ -577,25 +623,29 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    public static final class Builder {
+    public static final class Builder
+    {
         private final Path dataDirectory;
         private int port = 9092;
         private int controllerPort = 9093;
         private boolean outlivesJvm;
         private Consumer<String> progress = message -> { };
 
-        private Builder(Path dataDirectory) {
+        private Builder(Path dataDirectory)
+        {
             this.dataDirectory = requireNonNull(dataDirectory, "dataDirectory is null");
         }
 
         /** The client (PLAINTEXT) port; 9092 by default. */
-        public Builder port(int port) {
+        public Builder port(int port)
+        {
             this.port = checkPort(port, "port");
             return this;
         }
 
         /** The KRaft controller port; 9093 by default. */
-        public Builder controllerPort(int controllerPort) {
+        public Builder controllerPort(int controllerPort)
+        {
             this.controllerPort = checkPort(controllerPort, "controllerPort");
             return this;
         }
@@ -604,25 +654,29 @@ public final class KafkaBroker implements AutoCloseable {
          * Leaves the broker running when this JVM exits, as the CLI needs. Without it a broker that was not stopped
          * is stopped when the JVM exits, so a test run leaves no broker behind.
          */
-        public Builder outliveJvm() {
+        public Builder outliveJvm()
+        {
             this.outlivesJvm = true;
             return this;
         }
 
         /** Receives a line for each step of start(), such as the CLI's progress on stderr. */
-        public Builder progress(Consumer<String> progress) {
+        public Builder progress(Consumer<String> progress)
+        {
             this.progress = requireNonNull(progress, "progress is null");
             return this;
         }
 
-        public KafkaBroker build() {
+        public KafkaBroker build()
+        {
             if (port == controllerPort) {
                 throw new IllegalArgumentException("port and controllerPort must differ, both are " + port);
             }
             return new KafkaBroker(this);
         }
 
-        private static int checkPort(int port, String name) {
+        private static int checkPort(int port, String name)
+        {
             if (port < 1 || port > 65535) {
                 throw new IllegalArgumentException(name + " must be from 1 to 65535, got " + port);
             }

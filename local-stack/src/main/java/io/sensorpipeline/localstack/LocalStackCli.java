@@ -21,7 +21,8 @@ import static java.util.Objects.requireNonNull;
  * java -cp local-stack/target/local-stack.jar io.sensorpipeline.localstack.LocalStackCli kafka start --port 9092
  * </pre>
  */
-public final class LocalStackCli {
+public final class LocalStackCli
+{
     static final int EXIT_OK = 0;
     static final int EXIT_FAILURE = 1;
     static final int EXIT_USAGE = 2;
@@ -48,17 +49,20 @@ public final class LocalStackCli {
     private final PrintStream out;
     private final PrintStream err;
 
-    private LocalStackCli(PrintStream out, PrintStream err) {
+    private LocalStackCli(PrintStream out, PrintStream err)
+    {
         this.out = requireNonNull(out, "out is null");
         this.err = requireNonNull(err, "err is null");
     }
 
-    public static void main(String[] arguments) {
+    public static void main(String[] arguments)
+    {
         System.exit(run(arguments, System.out, System.err));
     }
 
     /** Runs one command and returns its exit code; results go to {@code out}, progress and errors to {@code err}. */
-    static int run(String[] arguments, PrintStream out, PrintStream err) {
+    static int run(String[] arguments, PrintStream out, PrintStream err)
+    {
         Invocation invocation;
         try {
             invocation = Invocation.parse(arguments);
@@ -83,12 +87,14 @@ public final class LocalStackCli {
         }
     }
 
-    private int help() {
+    private int help()
+    {
         out.print(USAGE);
         return EXIT_OK;
     }
 
-    private int start(Invocation invocation) {
+    private int start(Invocation invocation)
+    {
         Path dataDirectory = invocation.dataDirectory();
         Optional<ProcessHandle> running = runningBroker(dataDirectory);
         if (running.isPresent()) {
@@ -116,7 +122,8 @@ public final class LocalStackCli {
         return EXIT_OK;
     }
 
-    private boolean isTaken(int port, String flag) {
+    private boolean isTaken(int port, String flag)
+    {
         if (KafkaBroker.isPortFree(port)) {
             return false;
         }
@@ -126,7 +133,8 @@ public final class LocalStackCli {
         return true;
     }
 
-    private int stop(Path dataDirectory) {
+    private int stop(Path dataDirectory)
+    {
         Optional<Long> pid = readPid(dataDirectory);
         if (pid.isEmpty()) {
             out.println("Kafka not running (no " + PID_FILE + " in " + dataDirectory + ")");
@@ -150,7 +158,8 @@ public final class LocalStackCli {
         return EXIT_OK;
     }
 
-    private int status(Path dataDirectory) {
+    private int status(Path dataDirectory)
+    {
         Optional<ProcessHandle> running = runningBroker(dataDirectory);
         if (running.isEmpty()) {
             out.println("Kafka not running (data " + dataDirectory + ")");
@@ -162,14 +171,16 @@ public final class LocalStackCli {
     }
 
     /** The broker named by the PID file, if that process is alive and is the broker of this data directory. */
-    private static Optional<ProcessHandle> runningBroker(Path dataDirectory) {
+    private static Optional<ProcessHandle> runningBroker(Path dataDirectory)
+    {
         return readPid(dataDirectory)
                 .filter(pid -> pid > 0)
                 .flatMap(ProcessHandle::of)
                 .filter(handle -> KafkaBroker.isBrokerProcess(handle, dataDirectory));
     }
 
-    private void removeStalePidFile(Path dataDirectory) {
+    private void removeStalePidFile(Path dataDirectory)
+    {
         Optional<Long> pid = readPid(dataDirectory);
         if (pid.isPresent()) {
             // The process id may belong to another program by now, so it is never signalled, only forgotten.
@@ -179,7 +190,8 @@ public final class LocalStackCli {
         }
     }
 
-    private static Optional<Long> readPid(Path dataDirectory) {
+    private static Optional<Long> readPid(Path dataDirectory)
+    {
         Path file = dataDirectory.resolve(PID_FILE);
         if (!Files.exists(file)) {
             return Optional.empty();
@@ -196,7 +208,8 @@ public final class LocalStackCli {
         }
     }
 
-    private static String bootstrapServers(Path dataDirectory) {
+    private static String bootstrapServers(Path dataDirectory)
+    {
         Properties ports = new Properties();
         try (BufferedReader reader = Files.newBufferedReader(dataDirectory.resolve(PORTS_FILE))) {
             ports.load(reader);
@@ -207,7 +220,8 @@ public final class LocalStackCli {
         return ports.getProperty("bootstrap.servers");
     }
 
-    private static void writeState(Path dataDirectory, KafkaBroker broker) {
+    private static void writeState(Path dataDirectory, KafkaBroker broker)
+    {
         try {
             // The PID file holds only the number, so scripts can use `kill $(cat broker.pid)`.
             Files.writeString(dataDirectory.resolve(PID_FILE), broker.pid() + "\n");
@@ -219,7 +233,8 @@ public final class LocalStackCli {
         }
     }
 
-    private static void deleteStateFiles(Path dataDirectory) {
+    private static void deleteStateFiles(Path dataDirectory)
+    {
         try {
             Files.deleteIfExists(dataDirectory.resolve(PID_FILE));
             Files.deleteIfExists(dataDirectory.resolve(PORTS_FILE));
@@ -229,20 +244,26 @@ public final class LocalStackCli {
         }
     }
 
-    enum Action { HELP, START, STOP, STATUS }
+    enum Action
+    {
+        HELP, START, STOP, STATUS
+    }
 
     /** A parsed command line; parse() throws IllegalArgumentException with a message that names the bad argument. */
-    record Invocation(Action action, int port, int controllerPort, Path dataDirectory) {
+    record Invocation(Action action, int port, int controllerPort, Path dataDirectory)
+    {
         static final int DEFAULT_PORT = 9092;
         static final int DEFAULT_CONTROLLER_PORT = 9093;
         static final Path DEFAULT_DATA_DIRECTORY = Path.of(".pipeline", "kafka");
 
-        Invocation {
+        Invocation
+        {
             requireNonNull(action, "action is null");
             requireNonNull(dataDirectory, "dataDirectory is null");
         }
 
-        static Invocation parse(String... arguments) {
+        static Invocation parse(String... arguments)
+        {
             for (String argument : arguments) {
                 if (argument.equals("--help") || argument.equals("-h") || argument.equals("help")) {
                     return new Invocation(Action.HELP, DEFAULT_PORT, DEFAULT_CONTROLLER_PORT, DEFAULT_DATA_DIRECTORY);
@@ -305,7 +326,8 @@ public final class LocalStackCli {
             return new Invocation(action, port, controllerPort, dataDirectory);
         }
 
-        private static int parsePort(String flag, String value) {
+        private static int parsePort(String flag, String value)
+        {
             try {
                 int port = Integer.parseInt(value);
                 if (port >= 1 && port <= 65535) {
@@ -319,7 +341,8 @@ public final class LocalStackCli {
                     + "' (expected a port number from 1 to 65535)");
         }
 
-        private static Path parseDirectory(String flag, String value) {
+        private static Path parseDirectory(String flag, String value)
+        {
             if (value.isBlank()) {
                 throw new IllegalArgumentException("Bad value for " + flag + ": '" + value
                         + "' (expected a directory path)");

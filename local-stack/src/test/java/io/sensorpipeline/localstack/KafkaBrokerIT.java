@@ -20,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-class KafkaBrokerIT {
+class KafkaBrokerIT
+{
     private static final String TOPIC_COMMAND = "org.apache.kafka.tools.TopicCommand";
 
     @TempDir
@@ -29,20 +30,24 @@ class KafkaBrokerIT {
     private static KafkaBroker broker;
 
     @BeforeAll
-    static void startBroker() {
+    static void startBroker()
+    {
         broker = KafkaBroker.onFreePorts(dataDirectory);
         broker.start();
     }
 
     @AfterAll
-    static void stopBroker() {
+    static void stopBroker()
+    {
         if (broker != null) {
             broker.close();
         }
     }
 
     @Test
-    void acceptsClientsOnLoopback() throws IOException {
+    void acceptsClientsOnLoopback()
+            throws IOException
+    {
         assertThat(broker.isRunning()).isTrue();
         assertThat(accepts(broker.port())).isTrue();
         assertThat(broker.bootstrapServers()).isEqualTo("127.0.0.1:" + broker.port());
@@ -53,7 +58,8 @@ class KafkaBrokerIT {
     }
 
     @Test
-    void createdTopicIsListedWithItsPartitions() {
+    void createdTopicIsListedWithItsPartitions()
+    {
         broker.createTopic("sensor-readings", 2);
         // --if-not-exists: creating it again is not an error.
         broker.createTopic("sensor-readings", 2);
@@ -65,7 +71,8 @@ class KafkaBrokerIT {
     }
 
     @Test
-    void failedTopicCreationQuotesTheTool() {
+    void failedTopicCreationQuotesTheTool()
+    {
         assertThatThrownBy(() -> broker.createTopic("bad name", 1))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("Failed with exit code 1: " + TOPIC_COMMAND + " --create")
@@ -73,7 +80,9 @@ class KafkaBrokerIT {
     }
 
     @Test
-    void restartsAfterKillOnTheSamePortWithItsTopics() throws IOException {
+    void restartsAfterKillOnTheSamePortWithItsTopics()
+            throws IOException
+    {
         broker.createTopic("survives-kill", 3);
         long killedPid = broker.pid();
 
@@ -91,7 +100,9 @@ class KafkaBrokerIT {
     }
 
     @Test
-    void restartsAfterStop() throws IOException {
+    void restartsAfterStop()
+            throws IOException
+    {
         long stoppedPid = broker.pid();
 
         broker.stop();
@@ -107,7 +118,9 @@ class KafkaBrokerIT {
     }
 
     @Test
-    void brokerThatDiesQuotesItsLog() throws IOException {
+    void brokerThatDiesQuotesItsLog()
+            throws IOException
+    {
         // A second broker on the same data directory cannot lock kafka-logs and exits. It rewrites server.properties
         // with its own ports; the running broker does not read it again, and its next start() writes its own.
         KafkaBroker intruder = KafkaBroker.onFreePorts(dataDirectory);
@@ -121,12 +134,15 @@ class KafkaBrokerIT {
         assertThat(accepts(broker.port())).isTrue();
     }
 
-    private static List<String> listTopics() {
+    private static List<String> listTopics()
+    {
         return KafkaBroker.runTool(Duration.ofSeconds(60), TOPIC_COMMAND, "--bootstrap-server",
                 broker.bootstrapServers(), "--list").lines().toList();
     }
 
-    private static boolean accepts(int port) throws IOException {
+    private static boolean accepts(int port)
+            throws IOException
+    {
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
             return true;

@@ -7,11 +7,13 @@ import java.nio.file.Path;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-class KafkaBrokerTest {
+class KafkaBrokerTest
+{
     private static final Path DATA_DIRECTORY = Path.of("target", "unused");
 
     @Test
-    void classpathHoldsTheBrokerToolsAndLogging() {
+    void classpathHoldsTheBrokerToolsAndLogging()
+    {
         assertThat(KafkaBroker.classpath().split(":"))
                 .anyMatch(jar -> jar.endsWith("kafka_2.13-4.3.1.jar"))
                 .anyMatch(jar -> jar.endsWith("kafka-tools-4.3.1.jar"))
@@ -21,7 +23,8 @@ class KafkaBrokerTest {
     }
 
     @Test
-    void fixedPortsAndAbsoluteDataDirectory() {
+    void fixedPortsAndAbsoluteDataDirectory()
+    {
         KafkaBroker broker = KafkaBroker.builder(DATA_DIRECTORY).port(19092).controllerPort(19093).build();
 
         assertThat(broker.bootstrapServers()).isEqualTo("127.0.0.1:19092");
@@ -32,7 +35,8 @@ class KafkaBrokerTest {
     }
 
     @Test
-    void freePortsDiffer() {
+    void freePortsDiffer()
+    {
         KafkaBroker broker = KafkaBroker.onFreePorts(DATA_DIRECTORY);
 
         assertThat(broker.port()).isNotEqualTo(broker.controllerPort());
@@ -40,7 +44,8 @@ class KafkaBrokerTest {
     }
 
     @Test
-    void rejectsBadSettings() {
+    void rejectsBadSettings()
+    {
         assertThatThrownBy(() -> KafkaBroker.builder(DATA_DIRECTORY).port(9093).build())
                 .hasMessage("port and controllerPort must differ, both are 9093");
         assertThatThrownBy(() -> KafkaBroker.builder(DATA_DIRECTORY).port(0))

@@ -25,19 +25,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Runs the CLI as users do: its own JVM with only local-stack's classes, no Kafka jar, on the classpath. */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-class LocalStackCliIT {
+class LocalStackCliIT
+{
     @TempDir
     Path dataDirectory;
 
     private final List<ProcessHandle> brokers = new ArrayList<>();
 
     @AfterEach
-    void stopBrokers() {
+    void stopBrokers()
+    {
         brokers.forEach(broker -> KafkaBroker.terminate(broker, Duration.ofSeconds(30)));
     }
 
     @Test
-    void startIsIdempotentOutlivesTheCliAndStopStopsIt() throws Exception {
+    void startIsIdempotentOutlivesTheCliAndStopStopsIt()
+            throws Exception
+    {
         KafkaBroker ports = KafkaBroker.onFreePorts(dataDirectory);
         String address = "127.0.0.1:" + ports.port();
         String[] start = {"kafka", "start", "--port", Integer.toString(ports.port()),
@@ -75,7 +79,9 @@ class LocalStackCliIT {
     }
 
     @Test
-    void startAfterACrashReplacesTheStalePidFileAndKeepsTheData() throws Exception {
+    void startAfterACrashReplacesTheStalePidFileAndKeepsTheData()
+            throws Exception
+    {
         KafkaBroker ports = KafkaBroker.onFreePorts(dataDirectory);
         String[] start = {"kafka", "start", "--port", Integer.toString(ports.port()),
                 "--controller-port", Integer.toString(ports.controllerPort()), "--data-dir", dataDirectory.toString()};
@@ -95,14 +101,18 @@ class LocalStackCliIT {
     }
 
     /** The broker named by the PID file; registered so that a failing test still stops it. */
-    private ProcessHandle brokerOf(Path dataDirectory) throws IOException {
+    private ProcessHandle brokerOf(Path dataDirectory)
+            throws IOException
+    {
         long pid = Long.parseLong(Files.readString(dataDirectory.resolve("broker.pid")).strip());
         ProcessHandle broker = ProcessHandle.of(pid).orElseThrow(() -> new AssertionError("no process " + pid));
         brokers.add(broker);
         return broker;
     }
 
-    private static CliRun cli(String... arguments) throws Exception {
+    private static CliRun cli(String... arguments)
+            throws Exception
+    {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", classesOfLocalStack(), LocalStackCli.class.getName()));
@@ -115,11 +125,14 @@ class LocalStackCliIT {
         return new CliRun(process.exitValue(), out.get(10, TimeUnit.SECONDS), err.get(10, TimeUnit.SECONDS));
     }
 
-    private static String classesOfLocalStack() throws URISyntaxException {
+    private static String classesOfLocalStack()
+            throws URISyntaxException
+    {
         return Path.of(LocalStackCli.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
     }
 
-    private static String readAll(InputStream stream) {
+    private static String readAll(InputStream stream)
+    {
         try {
             return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
         }
@@ -128,7 +141,9 @@ class LocalStackCliIT {
         }
     }
 
-    private static boolean accepts(int port) throws IOException {
+    private static boolean accepts(int port)
+            throws IOException
+    {
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
             return true;
@@ -138,8 +153,10 @@ class LocalStackCliIT {
         }
     }
 
-    private record CliRun(int exitCode, String out, String err) {
-        String lastLine() {
+    private record CliRun(int exitCode, String out, String err)
+    {
+        String lastLine()
+        {
             List<String> lines = out.lines().toList();
             return lines.isEmpty() ? "" : lines.get(lines.size() - 1);
         }

@@ -18,18 +18,21 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-class LocalStackCliTest {
+class LocalStackCliTest
+{
     @TempDir
     Path dataDirectory;
 
     @Test
-    void parsesDefaults() {
+    void parsesDefaults()
+    {
         assertThat(Invocation.parse("kafka", "start"))
                 .isEqualTo(new Invocation(Action.START, 9092, 9093, Path.of(".pipeline", "kafka")));
     }
 
     @Test
-    void parsesEveryFlagInBothForms() {
+    void parsesEveryFlagInBothForms()
+    {
         assertThat(Invocation.parse("kafka", "start", "--port", "19092", "--controller-port=19093", "--data-dir", "/tmp/k"))
                 .isEqualTo(new Invocation(Action.START, 19092, 19093, Path.of("/tmp/k")));
         assertThat(Invocation.parse("kafka", "status", "--data-dir=/tmp/k").dataDirectory()).isEqualTo(Path.of("/tmp/k"));
@@ -37,7 +40,8 @@ class LocalStackCliTest {
     }
 
     @Test
-    void rejectsBadArgumentsNamingThem() {
+    void rejectsBadArgumentsNamingThem()
+    {
         assertThatThrownBy(() -> Invocation.parse())
                 .hasMessage("Missing command: expected kafka start, kafka stop or kafka status");
         assertThatThrownBy(() -> Invocation.parse("zookeeper", "start"))
@@ -65,7 +69,8 @@ class LocalStackCliTest {
     }
 
     @Test
-    void badFlagExitsWithTwoAndPointsToHelp() {
+    void badFlagExitsWithTwoAndPointsToHelp()
+    {
         Result result = run("kafka", "start", "--port", "abc");
 
         assertThat(result.exitCode()).isEqualTo(2);
@@ -75,7 +80,8 @@ class LocalStackCliTest {
     }
 
     @Test
-    void helpPrintsUsageOnStdout() {
+    void helpPrintsUsageOnStdout()
+    {
         Result result = run("--help");
 
         assertThat(result.exitCode()).isZero();
@@ -83,7 +89,9 @@ class LocalStackCliTest {
     }
 
     @Test
-    void portInUseNamesThePortAndTheFlag() throws IOException {
+    void portInUseNamesThePortAndTheFlag()
+            throws IOException
+    {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             int port = taken.getLocalPort();
             int controllerPort = port == 65535 ? port - 1 : port + 1;
@@ -100,7 +108,8 @@ class LocalStackCliTest {
     }
 
     @Test
-    void statusAndStopWithoutBroker() {
+    void statusAndStopWithoutBroker()
+    {
         Result status = run("kafka", "status", "--data-dir", dataDirectory.toString());
         assertThat(status.exitCode()).isEqualTo(3);
         assertThat(status.out()).isEqualTo("Kafka not running (data " + dataDirectory + ")\n");
@@ -111,7 +120,9 @@ class LocalStackCliTest {
     }
 
     @Test
-    void stopNeverSignalsAProcessThatIsNotTheBroker() throws Exception {
+    void stopNeverSignalsAProcessThatIsNotTheBroker()
+            throws Exception
+    {
         // A live process whose id is in the PID file, as after a reboot reused the broker's id.
         Process stranger = new ProcessBuilder("sleep", "60").start();
         try {
@@ -130,7 +141,8 @@ class LocalStackCliTest {
         }
     }
 
-    private static Result run(String... arguments) {
+    private static Result run(String... arguments)
+    {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int exitCode = LocalStackCli.run(arguments, new PrintStream(out, true, StandardCharsets.UTF_8),
@@ -138,6 +150,5 @@ class LocalStackCliTest {
         return new Result(exitCode, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
-    private record Result(int exitCode, String out, String err) {
-    }
+    private record Result(int exitCode, String out, String err) {}
 }
