@@ -13,10 +13,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
+import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,10 +53,20 @@ public final class SensorJson
     private static final SerializedString BATTERY = new SerializedString("battery");
     private static final SerializedString FIRMWARE = new SerializedString("firmware");
     private static final int MAX_CACHED_VALUES = 100_000;
+    // Four plain fields of at most this length, two numbers and a timestamp always fit in the scratch buffer.
+    private static final int MAX_PLAIN_LENGTH = 256;
+    private static final byte[] EVENT_ID_PREFIX = ascii("{\"eventId\":\"");
+    private static final byte[] SEQ_PREFIX = ascii("\",\"seq\":");
+    private static final byte[] BATTERY_PREFIX = ascii(",\"battery\":");
+
+    // Shared by every thread: a record is published whole, so a racing thread sees an old day or the new one.
+    private static volatile CachedDay lastDay;
 
     private final ByteArrayBuilder buffer = new ByteArrayBuilder(256);
     private final Map<String, SerializedString> repeatedValues = new HashMap<>();
     private final char[] digits = new char[32];
+    private final Map<String, SensorFragments> fragmentsBySensor = new HashMap<>();
+    private final byte[] scratch = new byte[8 * MAX_PLAIN_LENGTH];
     // One generator for every record: creating one per record cost more than writing the record (the producer's hot
     // path). Root values are written back to back with no separator, and each is flushed into the reset buffer.
     private final JsonGenerator generator;
@@ -73,7 +84,117 @@ public final class SensorJson
 
     public byte[] encode(SensorReading reading)
     {
-        return write(reading, null, null);
+        byte[] fast = encodeFast(reading);
+        return fast != null ? fast : write(reading, null, null);
+    }
+
+    /**
+     * The producer's hot path: the same bytes Jackson writes (tests compare the two on generated and hostile input),
+     * assembled from per-sensor fragments that are encoded once. Returns null when a string would need escaping, which
+     * leaves that record to Jackson.
+     */
+    byte[] encodeFast(SensorReading reading)
+    {
+        SensorFragments fragments = fragmentsBySensor.get(reading.sensorId());
+        if (fragments == null || !fragments.matches(reading)) {
+            if (!isPlain(reading.sensorId()) || !isPlain(reading.type()) || !isPlain(reading.unit()) || !isPlain(reading.firmware())) {
+                return null;
+            }
+            fragments = new SensorFragments(reading.sensorId(), reading.type(), reading.unit(), reading.firmware());
+            if (fragmentsBySensor.size() < MAX_CACHED_VALUES) {
+                fragmentsBySensor.put(reading.sensorId(), fragments);
+            }
+        }
+        String eventId = reading.eventId();
+        if (!isPlain(eventId)) {
+            return null;
+        }
+        byte[] out = scratch;
+        int length = 0;
+        length = put(out, length, EVENT_ID_PREFIX);
+        for (int index = 0; index < eventId.length(); index++) {
+            out[length++] = (byte) eventId.charAt(index);
+        }
+        length = put(out, length, fragments.afterEventId());
+        length = putNumber(out, length, reading.value());
+        length = put(out, length, fragments.afterValue());
+        String timestamp = formatTimestamp(reading.timestamp());
+        for (int index = 0; index < timestamp.length(); index++) {
+            out[length++] = (byte) timestamp.charAt(index);
+        }
+        length = put(out, length, SEQ_PREFIX);
+        length = putAscii(out, length, Long.toString(reading.seq()));
+        length = put(out, length, BATTERY_PREFIX);
+        length = putNumber(out, length, reading.battery());
+        length = put(out, length, fragments.afterBattery());
+        return Arrays.copyOf(out, length);
+    }
+
+    private int putNumber(byte[] out, int length, double value)
+    {
+        if (Math.abs(value) < 1e7) {
+            long hundredths = Math.round(value * 100.0);
+            if (hundredths != 0 && hundredths / 100.0 == value) {
+                int written = formatHundredths(hundredths, digits);
+                for (int index = 0; index < written; index++) {
+                    out[length++] = (byte) digits[index];
+                }
+                return length;
+            }
+        }
+        return putAscii(out, length, Double.toString(value));
+    }
+
+    private static int put(byte[] out, int length, byte[] fragment)
+    {
+        System.arraycopy(fragment, 0, out, length, fragment.length);
+        return length + fragment.length;
+    }
+
+    private static int putAscii(byte[] out, int length, String text)
+    {
+        for (int index = 0; index < text.length(); index++) {
+            out[length++] = (byte) text.charAt(index);
+        }
+        return length;
+    }
+
+    /** Printable ASCII that JSON writes as it is (no quote, backslash or control character), and not too long. */
+    private static boolean isPlain(String text)
+    {
+        if (text.length() > MAX_PLAIN_LENGTH) {
+            return false;
+        }
+        for (int index = 0; index < text.length(); index++) {
+            char character = text.charAt(index);
+            if (character < 0x20 || character > 0x7E || character == '"' || character == '\\') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The encoded JSON between the variable fields of one sensor's readings. */
+    private record SensorFragments(String sensorId, String type, String unit, String firmware, byte[] afterEventId, byte[] afterValue,
+            byte[] afterBattery)
+    {
+        SensorFragments(String sensorId, String type, String unit, String firmware)
+        {
+            this(sensorId, type, unit, firmware,
+                    ascii("\",\"sensorId\":\"" + sensorId + "\",\"type\":\"" + type + "\",\"value\":"),
+                    ascii(",\"unit\":\"" + unit + "\",\"timestamp\":\""),
+                    ascii(",\"firmware\":\"" + firmware + "\"}"));
+        }
+
+        boolean matches(SensorReading reading)
+        {
+            return type.equals(reading.type()) && unit.equals(reading.unit()) && firmware.equals(reading.firmware());
+        }
+    }
+
+    private static byte[] ascii(String text)
+    {
+        return text.getBytes(StandardCharsets.US_ASCII);
     }
 
     /**
@@ -248,6 +369,17 @@ public final class SensorJson
                 root.path("firmware").asText(""));
     }
 
+    /** {@link #decode} for payloads known to be valid, such as the generator's own output. */
+    static SensorReading decodeUnchecked(byte[] payload)
+    {
+        try {
+            return decode(payload);
+        }
+        catch (InvalidEventException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
     private static String text(JsonNode root, String field)
             throws InvalidEventException
     {
@@ -266,29 +398,48 @@ public final class SensorJson
     /** ISO-8601 in UTC with exactly three fraction digits, the form every event carries. */
     public static String formatTimestamp(Instant instant)
     {
-        LocalDateTime time = LocalDateTime.ofEpochSecond(instant.getEpochSecond(), 0, ZoneOffset.UTC);
-        int millis = instant.getNano() / 1_000_000;
+        long seconds = instant.getEpochSecond();
+        long day = Math.floorDiv(seconds, 86_400);
+        int secondOfDay = (int) Math.floorMod(seconds, 86_400);
         char[] out = new char[24];
-        int year = time.getYear();
-        if (year < 0 || year > 9999) {
+        if (!datePrefix(day, out)) {
             return instant.toString();
         }
-        digits(out, 0, year, 4);
-        out[4] = '-';
-        digits(out, 5, time.getMonthValue(), 2);
-        out[7] = '-';
-        digits(out, 8, time.getDayOfMonth(), 2);
         out[10] = 'T';
-        digits(out, 11, time.getHour(), 2);
+        digits(out, 11, secondOfDay / 3600, 2);
         out[13] = ':';
-        digits(out, 14, time.getMinute(), 2);
+        digits(out, 14, secondOfDay / 60 % 60, 2);
         out[16] = ':';
-        digits(out, 17, time.getSecond(), 2);
+        digits(out, 17, secondOfDay % 60, 2);
         out[19] = '.';
-        digits(out, 20, millis, 3);
+        digits(out, 20, instant.getNano() / 1_000_000, 3);
         out[23] = 'Z';
         return new String(out);
     }
+
+    /** Writes yyyy-MM-dd of an epoch day; consecutive events share a day, so the last one is kept. False past 9999. */
+    private static boolean datePrefix(long day, char[] out)
+    {
+        CachedDay cached = lastDay;
+        if (cached == null || cached.day() != day) {
+            LocalDate date = LocalDate.ofEpochDay(day);
+            if (date.getYear() < 0 || date.getYear() > 9999) {
+                return false;
+            }
+            char[] text = new char[10];
+            digits(text, 0, date.getYear(), 4);
+            text[4] = '-';
+            digits(text, 5, date.getMonthValue(), 2);
+            text[7] = '-';
+            digits(text, 8, date.getDayOfMonth(), 2);
+            cached = new CachedDay(day, text);
+            lastDay = cached;
+        }
+        System.arraycopy(cached.text(), 0, out, 0, 10);
+        return true;
+    }
+
+    private record CachedDay(long day, char[] text) {}
 
     private static void digits(char[] out, int offset, int value, int width)
     {

@@ -4,6 +4,10 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -36,6 +40,50 @@ class SensorJsonTest
         assertThat(SensorJson.formatTimestamp(Instant.parse("2026-01-02T03:04:05Z"))).isEqualTo("2026-01-02T03:04:05.000Z");
         assertThat(SensorJson.formatTimestamp(Instant.parse("2026-01-02T03:04:05.000999Z"))).isEqualTo("2026-01-02T03:04:05.000Z");
         assertThat(SensorJson.formatTimestamp(Instant.parse("1999-12-31T23:59:59.5Z"))).isEqualTo("1999-12-31T23:59:59.500Z");
+    }
+
+    @Test
+    void fastPathWritesWhatJacksonWrites()
+    {
+        SensorJson jackson = new SensorJson();
+        EventStream stream = TestStreams.stream(1000, 17, FaultPlan.NONE);
+        for (int index = 0; index < 50_000; index++) {
+            SensorReading reading = SensorJson.decodeUnchecked(stream.next().value());
+            assertThat(json.encodeFast(reading)).isEqualTo(jackson.encodeVariant(reading, null, null));
+        }
+        List<SensorReading> hostile = List.of(
+                READING.withValue(Double.NaN),
+                READING.withValue(Double.NEGATIVE_INFINITY),
+                READING.withValue(-0.0),
+                READING.withValue(1.0E-4),
+                READING.withValue(123456789.25),
+                READING.withValue(-40.0),
+                READING.withTimestamp(Instant.parse("+12026-01-01T00:00:00Z")),
+                READING.withSensorId("sensor-\"quoted\""),
+                READING.withSensorId("sensor-ü"),
+                READING.withType("tab\there"),
+                new SensorReading("id\\x", "s", "temperature", 1, "C", Instant.EPOCH, Long.MIN_VALUE, -1.5, "1.0"),
+                new SensorReading("e", "s", "temperature", 1, "°C", Instant.EPOCH, 0, 0.5, "1.0"),
+                new SensorReading("e", "s", "temperature", 1, "C", Instant.EPOCH, 0, 0.5, "x".repeat(300)));
+        for (SensorReading reading : hostile) {
+            assertThat(new String(json.encode(reading), StandardCharsets.UTF_8))
+                    .isEqualTo(new String(jackson.encodeVariant(reading, null, null), StandardCharsets.UTF_8));
+        }
+        // The same sensor with another firmware must not reuse the cached fragments.
+        SensorReading upgraded = new SensorReading("e", READING.sensorId(), READING.type(), 1, "C", Instant.EPOCH, 0, 0.5, "9.9.9");
+        json.encode(READING);
+        assertThat(new String(json.encode(upgraded), StandardCharsets.UTF_8)).endsWith("\"firmware\":\"9.9.9\"}");
+    }
+
+    @Test
+    void timestampsMatchTheStandardFormatterAcrossDaysAndYears()
+    {
+        DateTimeFormatter standard = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+        SplittableRandom random = new SplittableRandom(1);
+        for (int index = 0; index < 100_000; index++) {
+            Instant instant = Instant.ofEpochMilli(random.nextLong(-2_000_000_000_000L, 4_000_000_000_000L));
+            assertThat(SensorJson.formatTimestamp(instant)).isEqualTo(standard.format(instant));
+        }
     }
 
     @Test

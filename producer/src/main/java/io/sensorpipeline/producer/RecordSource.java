@@ -17,7 +17,7 @@ interface RecordSource
      *
      * @param key may be null for a replayed line whose sensor cannot be read
      * @param eventTime null when the record carries no readable timestamp
-     * @param category what the summary counts it as: VALID, LATE, DUPLICATE, REPLAYED or a fault kind
+     * @param category what the summary counts it as, one of the {@link ProducerStats} category numbers
      */
-    record Outgoing(byte[] key, byte[] value, Instant eventTime, String category) {}
+    record Outgoing(byte[] key, byte[] value, Instant eventTime, int category) {}
 }

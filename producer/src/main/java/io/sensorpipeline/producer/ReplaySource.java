@@ -42,10 +42,10 @@ final class ReplaySource
         }
         try {
             SensorReading reading = SensorJson.decode(value);
-            return new Outgoing(reading.sensorId().getBytes(StandardCharsets.UTF_8), value, reading.timestamp(), "REPLAYED");
+            return new Outgoing(reading.sensorId().getBytes(StandardCharsets.UTF_8), value, reading.timestamp(), ProducerStats.REPLAYED);
         }
         catch (InvalidEventException e) {
-            return new Outgoing(null, value, null, "REPLAYED");
+            return new Outgoing(null, value, null, ProducerStats.REPLAYED);
         }
     }
 

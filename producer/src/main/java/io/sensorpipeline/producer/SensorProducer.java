@@ -64,6 +64,10 @@ public final class SensorProducer
         CountDownLatch finished = new CountDownLatch(1);
         int[] exitCode = {EXIT_OK};
         Thread shutdownHook = new Thread(() -> {
+            if (finished.getCount() == 0) {
+                // A normal exit: main is done; let the JVM's other hooks (flight recorder, logging) run.
+                return;
+            }
             // On SIGINT/SIGTERM: stop generating, let main flush and print the summary, then exit with main's code
             // (0 after a clean stop) instead of the JVM's 130/143.
             stopRequested.set(true);

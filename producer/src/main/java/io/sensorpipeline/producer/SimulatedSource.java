@@ -20,7 +20,12 @@ final class SimulatedSource
     public Outgoing next()
     {
         StreamRecord record = stream.next();
-        String category = record.fault() != null ? record.fault().name() : record.kind().name();
+        int category = switch (record.kind()) {
+            case VALID -> ProducerStats.VALID;
+            case LATE -> ProducerStats.LATE;
+            case DUPLICATE -> ProducerStats.DUPLICATE;
+            case MALFORMED -> ProducerStats.faultCategory(record.fault());
+        };
         // A malformed record's timestamp may be garbage (a month ahead, or unreadable): only readings count for the
         // first and last event time of the summary.
         boolean reading = record.kind() != StreamRecord.Kind.MALFORMED;
