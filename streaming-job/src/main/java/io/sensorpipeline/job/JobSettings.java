@@ -1,0 +1,156 @@
+package io.sensorpipeline.job;
+
+import io.sensorpipeline.common.settings.Setting;
+import io.sensorpipeline.common.settings.Settings;
+import io.sensorpipeline.common.settings.SettingsException;
+import io.sensorpipeline.common.settings.SettingsLoader;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Everything the streaming job is told, validated once at start-up. Sources, in rising precedence: defaults,
+ * {@code --config FILE} (configs/pipeline.properties), {@code PIPELINE_*} environment variables, flags
+ * ({@code --key value} or {@code --set key=value}). Keys under {@code kafka.} are options of Spark's Kafka source and go
+ * to it unchanged, prefix included ({@code kafka.bootstrap.servers}, {@code kafka.security.protocol}).
+ *
+ * @param trigger a processing-time interval, or empty for {@code available-now} (process what is there, then stop)
+ */
+public record JobSettings(
+        String bootstrapServers,
+        String topic,
+        String startingOffsets,
+        Optional<Long> maxOffsetsPerTrigger,
+        boolean failOnDataLoss,
+        String lakeRoot,
+        String checkpointRoot,
+        Optional<Duration> trigger,
+        Duration watermarkDelay,
+        Duration sensorWindow,
+        Duration siteWindow,
+        String sensorsFile,
+        Duration futureTolerance,
+        int stuckReadings,
+        String alertsTopic,
+        int shufflePartitions,
+        boolean reset,
+        Map<String, String> kafkaOptions)
+{
+    public static final String ENVIRONMENT_PREFIX = "PIPELINE_";
+    public static final String KAFKA_PREFIX = "kafka.";
+    public static final String AVAILABLE_NOW = "available-now";
+
+    public static final List<Setting> SETTINGS = List.of(
+            Setting.of("kafka.bootstrap.servers", "127.0.0.1:9092", "HOSTS", "Kafka bootstrap servers; any other kafka.* key is passed to Spark's Kafka source as it is"),
+            Setting.of("topic", "sensor-readings", "NAME", "topic of the sensor readings"),
+            Setting.of("starting-offsets", "earliest", "OFFSETS", "where a new query starts: earliest, latest, or Spark's JSON form; a restart continues from the checkpoint"),
+            Setting.of("max-offsets-per-trigger", "", "N", "cap on records per micro-batch (default: no cap)"),
+            Setting.of("fail-on-data-loss", "true", "BOOL", "stop when offsets were deleted before being read, instead of skipping them"),
+            Setting.of("lake-root", "output/lake", "URI", "where the tables go: a path, file:, hdfs: or s3a: URI; each table is <lake-root>/<table>"),
+            Setting.of("checkpoint-root", "output/checkpoints", "URI", "where the checkpoints go; each query's is <checkpoint-root>/<table>"),
+            Setting.of("trigger", "10s", "TIME", "micro-batch interval (500ms, 10s, 1m), or available-now to process what is in the topic and stop"),
+            Setting.of("watermark", "2m", "TIME", "how late an event may arrive and still be de-duplicated and aggregated"),
+            Setting.of("sensor-window", "1m", "TIME", "window of the per-sensor aggregates (sensor_aggregates)"),
+            Setting.of("site-window", "5m", "TIME", "window of the per-site, per-type aggregates (site_aggregates)"),
+            Setting.of("sensors-file", "data/sensors.csv", "URI", "sensor metadata CSV joined onto every reading"),
+            Setting.of("future-tolerance", "1h", "TIME", "an event time further ahead of the clock than this is FUTURE_TIMESTAMP"),
+            Setting.of("stuck-readings", "20", "N", "a sensor repeating one value this many times in a row raises a STUCK_SENSOR alert"),
+            Setting.of("alerts-topic", "sensor-alerts", "NAME", "Kafka topic the alerts are also written to (JSON, key = sensorId)"),
+            Setting.of("shuffle-partitions", "4", "N", "spark.sql.shuffle.partitions: state and output files per aggregate; keep it small on small machines"),
+            Setting.onOff("reset", "delete this job's tables and checkpoints before starting (after a start-up guard refused to run)"));
+
+    public JobSettings
+    {
+        requireNonNull(bootstrapServers, "bootstrapServers is null");
+        requireNonNull(topic, "topic is null");
+        requireNonNull(startingOffsets, "startingOffsets is null");
+        requireNonNull(maxOffsetsPerTrigger, "maxOffsetsPerTrigger is null");
+        requireNonNull(lakeRoot, "lakeRoot is null");
+        requireNonNull(checkpointRoot, "checkpointRoot is null");
+        requireNonNull(trigger, "trigger is null");
+        requireNonNull(watermarkDelay, "watermarkDelay is null");
+        requireNonNull(sensorWindow, "sensorWindow is null");
+        requireNonNull(siteWindow, "siteWindow is null");
+        requireNonNull(sensorsFile, "sensorsFile is null");
+        requireNonNull(futureTolerance, "futureTolerance is null");
+        requireNonNull(alertsTopic, "alertsTopic is null");
+        kafkaOptions = Map.copyOf(requireNonNull(kafkaOptions, "kafkaOptions is null"));
+    }
+
+    public static SettingsLoader loader()
+    {
+        return new SettingsLoader("streaming-job", SETTINGS, ENVIRONMENT_PREFIX, List.of(KAFKA_PREFIX));
+    }
+
+    public static JobSettings load(List<String> arguments, Map<String, String> environment)
+    {
+        Settings settings = loader().load(arguments, environment);
+        String trigger = settings.string("trigger");
+        Optional<Duration> interval = trigger.toLowerCase(Locale.ROOT).equals(AVAILABLE_NOW)
+                ? Optional.empty()
+                : Optional.of(positive(settings, "trigger", "expected a duration such as 10s, or available-now"));
+        Duration sensorWindow = positive(settings, "sensor-window", "expected a positive duration");
+        Duration siteWindow = positive(settings, "site-window", "expected a positive duration");
+        if (siteWindow.toMillis() % sensorWindow.toMillis() != 0) {
+            throw new SettingsException("invalid settings sensor-window=" + settings.string("sensor-window") + ", site-window="
+                    + settings.string("site-window") + ": the site window must be a whole multiple of the sensor window");
+        }
+        String startingOffsets = settings.string("starting-offsets");
+        if (!startingOffsets.equals("earliest") && !startingOffsets.equals("latest") && !startingOffsets.startsWith("{")) {
+            throw settings.invalid("starting-offsets", startingOffsets, "expected earliest, latest or a JSON object of offsets");
+        }
+        Map<String, String> kafkaOptions = new TreeMap<>();
+        settings.withPrefix(KAFKA_PREFIX).forEach((key, value) -> kafkaOptions.put(KAFKA_PREFIX + key, value));
+        return new JobSettings(
+                settings.string("kafka.bootstrap.servers"),
+                settings.string("topic"),
+                startingOffsets,
+                settings.optionalString("max-offsets-per-trigger").map(value -> settings.whole("max-offsets-per-trigger", 1, Long.MAX_VALUE)),
+                settings.bool("fail-on-data-loss"),
+                settings.string("lake-root"),
+                settings.string("checkpoint-root"),
+                interval,
+                settings.duration("watermark"),
+                sensorWindow,
+                siteWindow,
+                settings.string("sensors-file"),
+                settings.duration("future-tolerance"),
+                settings.integer("stuck-readings", 2, 1_000_000),
+                settings.string("alerts-topic"),
+                settings.integer("shuffle-partitions", 1, 10_000),
+                settings.bool("reset"),
+                kafkaOptions);
+    }
+
+    private static Duration positive(Settings settings, String key, String expectation)
+    {
+        Duration value = settings.duration(key);
+        if (value.isZero()) {
+            throw settings.invalid(key, settings.string(key), expectation);
+        }
+        return value;
+    }
+
+    /** The location of one table: {@code <lake-root>/<table>}. */
+    public String tablePath(String table)
+    {
+        return join(lakeRoot, table);
+    }
+
+    /** The checkpoint of the query that writes one table: {@code <checkpoint-root>/<table>}. */
+    public String checkpointPath(String table)
+    {
+        return join(checkpointRoot, table);
+    }
+
+    private static String join(String root, String child)
+    {
+        return root.endsWith("/") ? root + child : root + "/" + child;
+    }
+}

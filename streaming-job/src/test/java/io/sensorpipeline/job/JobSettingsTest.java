@@ -1,0 +1,88 @@
+package io.sensorpipeline.job;
+
+import io.sensorpipeline.common.settings.Setting;
+import io.sensorpipeline.common.settings.SettingsException;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class JobSettingsTest
+{
+    @Test
+    void defaults()
+    {
+        assertThat(JobSettings.load(List.of(), Map.of())).isEqualTo(new JobSettings("127.0.0.1:9092", "sensor-readings", "earliest",
+                Optional.empty(), true, "output/lake", "output/checkpoints", Optional.of(Duration.ofSeconds(10)), Duration.ofMinutes(2),
+                Duration.ofMinutes(1), Duration.ofMinutes(5), "data/sensors.csv", Duration.ofHours(1), 20, "sensor-alerts", 4, false,
+                Map.of("kafka.bootstrap.servers", "127.0.0.1:9092")));
+    }
+
+    @Test
+    void everyKeyMapsToItsField()
+    {
+        JobSettings settings = JobSettings.load(List.of(
+                "--kafka.bootstrap.servers", "broker:9093",
+                "--topic", "readings",
+                "--starting-offsets", "latest",
+                "--max-offsets-per-trigger", "50000",
+                "--fail-on-data-loss", "false",
+                "--lake-root", "s3a://lake/",
+                "--checkpoint-root", "hdfs://nn:9000/checkpoints",
+                "--trigger", "available-now",
+                "--watermark", "30s",
+                "--sensor-window", "2m",
+                "--site-window", "10m",
+                "--sensors-file", "hdfs://nn:9000/meta/sensors.csv",
+                "--future-tolerance", "15m",
+                "--stuck-readings", "50",
+                "--alerts-topic", "alerts",
+                "--shuffle-partitions", "8",
+                "--reset",
+                "--set", "kafka.security.protocol=SASL_SSL"), Map.of());
+        assertThat(settings).isEqualTo(new JobSettings("broker:9093", "readings", "latest", Optional.of(50_000L), false, "s3a://lake/",
+                "hdfs://nn:9000/checkpoints", Optional.empty(), Duration.ofSeconds(30), Duration.ofMinutes(2), Duration.ofMinutes(10),
+                "hdfs://nn:9000/meta/sensors.csv", Duration.ofMinutes(15), 50, "alerts", 8, true,
+                Map.of("kafka.bootstrap.servers", "broker:9093", "kafka.security.protocol", "SASL_SSL")));
+        assertThat(settings.tablePath("processed_data")).isEqualTo("s3a://lake/processed_data");
+        assertThat(settings.checkpointPath("dead_letters")).isEqualTo("hdfs://nn:9000/checkpoints/dead_letters");
+    }
+
+    @Test
+    void badValuesNameKeyValueAndSource()
+    {
+        assertThatThrownBy(() -> JobSettings.load(List.of("--trigger", "often"), Map.of()))
+                .isInstanceOf(SettingsException.class)
+                .hasMessage("invalid setting trigger='often' (from --trigger): expected a duration such as 500ms, 30s, 5m or 2h");
+        assertThatThrownBy(() -> JobSettings.load(List.of("--starting-offsets", "yesterday"), Map.of()))
+                .hasMessage("invalid setting starting-offsets='yesterday' (from --starting-offsets): expected earliest, latest or a JSON object of offsets");
+        assertThatThrownBy(() -> JobSettings.load(List.of("--sensor-window", "2m", "--site-window", "5m"), Map.of()))
+                .hasMessage("invalid settings sensor-window=2m, site-window=5m: the site window must be a whole multiple of the sensor window");
+        assertThatThrownBy(() -> JobSettings.load(List.of(), Map.of("PIPELINE_SHUFFLE_PARTITIONS", "0")))
+                .hasMessage("invalid setting shuffle-partitions='0' (from environment variable PIPELINE_SHUFFLE_PARTITIONS): expected a whole number from 1 to 10000");
+        assertThatThrownBy(() -> JobSettings.load(List.of("--lake", "x"), Map.of()))
+                .hasMessageStartingWith("streaming-job: unknown setting 'lake' (from --lake).");
+    }
+
+    @Test
+    void shippedConfigFileDocumentsEveryKeyAndLoads()
+            throws IOException
+    {
+        Path file = Path.of("..", "configs", "pipeline.properties");
+        String text = Files.readString(file, StandardCharsets.UTF_8);
+        for (Setting setting : JobSettings.SETTINGS) {
+            assertThat(text).as("configs/pipeline.properties documents " + setting.key()).containsPattern("(?m)^#? ?" + Pattern.quote(setting.key()) + "=");
+        }
+        assertThat(JobSettings.load(List.of("--config", file.toString()), Map.of()).lakeRoot()).isEqualTo("output/lake");
+    }
+}
