@@ -1,0 +1,46 @@
+package io.sensorpipeline.job.io;
+
+import io.sensorpipeline.common.SensorCatalog;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/** Reads the sensor metadata ({@code data/sensors.csv} format) from any Hadoop URI, with an explicit schema. */
+public final class SensorMetadata
+{
+    /** The columns of sensors.csv, in file order. */
+    public static final StructType SCHEMA = new StructType()
+            .add("sensorId", DataTypes.StringType, false)
+            .add("type", DataTypes.StringType, false)
+            .add("siteId", DataTypes.StringType, false)
+            .add("building", DataTypes.StringType, false)
+            .add("floor", DataTypes.IntegerType, false)
+            .add("latitude", DataTypes.DoubleType, false)
+            .add("longitude", DataTypes.DoubleType, false)
+            .add("unit", DataTypes.StringType, false)
+            .add("validMin", DataTypes.DoubleType, false)
+            .add("validMax", DataTypes.DoubleType, false)
+            .add("alertLow", DataTypes.DoubleType, false)
+            .add("alertHigh", DataTypes.DoubleType, false)
+            .add("calibrationOffset", DataTypes.DoubleType, false)
+            .add("installedDate", DataTypes.DateType, false);
+
+    private SensorMetadata() {}
+
+    public static Dataset<Row> read(SparkSession spark, String path)
+    {
+        Dataset<Row> sensors = spark.read()
+                .option("header", "true")
+                // A malformed metadata row is a deployment error, not data to skip: fail loudly at start-up.
+                .option("mode", "FAILFAST")
+                .schema(SCHEMA)
+                .csv(path);
+        String header = String.join(",", SCHEMA.fieldNames());
+        if (!header.equals(SensorCatalog.HEADER)) {
+            throw new IllegalStateException("SensorMetadata.SCHEMA and SensorCatalog.HEADER disagree: " + header);
+        }
+        return sensors;
+    }
+}

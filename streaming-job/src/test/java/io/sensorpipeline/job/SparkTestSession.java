@@ -1,0 +1,27 @@
+package io.sensorpipeline.job;
+
+import org.apache.spark.sql.SparkSession;
+
+/** One local Spark session for every unit test in the JVM: starting one costs seconds, so tests share it. */
+public final class SparkTestSession
+{
+    private static SparkSession session;
+
+    private SparkTestSession() {}
+
+    public static synchronized SparkSession get()
+    {
+        if (session == null) {
+            session = SparkSession.builder()
+                    .master("local[2]")
+                    .appName("streaming-job-tests")
+                    .config("spark.driver.bindAddress", "127.0.0.1")
+                    .config("spark.driver.host", "127.0.0.1")
+                    .config("spark.ui.enabled", "false")
+                    .config("spark.sql.shuffle.partitions", "2")
+                    .config("spark.sql.session.timeZone", "UTC")
+                    .getOrCreate();
+        }
+        return session;
+    }
+}
