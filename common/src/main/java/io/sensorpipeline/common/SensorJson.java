@@ -346,16 +346,17 @@ public final class SensorJson
         if (!valueNode.isNumber()) {
             throw new InvalidEventException(RejectReason.WRONG_TYPE, "'value' is " + describe(valueNode) + ", not a number");
         }
-        double value = valueNode.doubleValue();
-        if (!Double.isFinite(value)) {
-            throw new InvalidEventException(RejectReason.NON_FINITE, "'value' is " + value);
-        }
         Instant timestamp;
         try {
             timestamp = Instant.parse(text(root, "timestamp"));
         }
         catch (DateTimeParseException e) {
             throw new InvalidEventException(RejectReason.WRONG_TYPE, "'timestamp' is not an ISO-8601 instant: " + root.get("timestamp"));
+        }
+        // Type errors before values: the order of RejectReason, which the streaming job follows too.
+        double value = valueNode.doubleValue();
+        if (!Double.isFinite(value)) {
+            throw new InvalidEventException(RejectReason.NON_FINITE, "'value' is " + value);
         }
         return new SensorReading(
                 text(root, "eventId"),

@@ -12,7 +12,7 @@ import static java.util.Objects.requireNonNull;
  */
 public final class ReferenceValidator
 {
-    /** How far ahead of the clock an event time may be before it is FUTURE_TIMESTAMP. */
+    /** How far ahead of the Kafka timestamp an event time may be before it is FUTURE_TIMESTAMP. */
     public static final Duration FUTURE_TOLERANCE = Duration.ofHours(1);
 
     private final SensorCatalog catalog;
