@@ -1,0 +1,95 @@
+package io.sensorpipeline.job;
+
+import io.sensorpipeline.job.io.TableSink;
+import io.sensorpipeline.job.transform.Alerts;
+import io.sensorpipeline.job.transform.DeadLetters;
+import io.sensorpipeline.job.transform.Enrichment;
+import io.sensorpipeline.job.transform.Parsing;
+import io.sensorpipeline.job.transform.Validation;
+import org.apache.spark.api.java.function.VoidFunction2;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.streaming.StreamingQuery;
+import org.apache.spark.sql.streaming.Trigger;
+
+import java.util.List;
+import java.util.concurrent.TimeoutException;
+
+import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.concat_ws;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.when;
+
+/**
+ * The query that reads Kafka: each record is parsed once, validated, de-duplicated by eventId within the watermark,
+ * and written, in the same micro-batch and each exactly once, to {@code processed_data} (valid readings, enriched),
+ * {@code dead_letters} (rejects with their reason) and {@code alerts} (readings outside their alert band).
+ */
+public final class IngestQuery
+{
+    public static final String NAME = "ingest";
+    public static final String PROCESSED_DATA = "processed_data";
+    public static final String DEAD_LETTERS = "dead_letters";
+    public static final String ALERTS = "alerts";
+    public static final List<String> TABLES = List.of(PROCESSED_DATA, DEAD_LETTERS, ALERTS);
+
+    private final SparkSession spark;
+    private final JobSettings settings;
+    private final Validation validation;
+    private final Enrichment enrichment;
+
+    public IngestQuery(SparkSession spark, JobSettings settings, Dataset<Row> sensors)
+    {
+        this.spark = requireNonNull(spark, "spark is null");
+        this.settings = requireNonNull(settings, "settings is null");
+        this.validation = new Validation(sensors, settings.futureTolerance());
+        this.enrichment = new Enrichment(sensors);
+    }
+
+    public StreamingQuery start(Dataset<Row> kafkaRecords)
+            throws TimeoutException
+    {
+        Dataset<Row> classified = validation.classify(Parsing.parse(kafkaRecords));
+        // Readings are de-duplicated by eventId. Rejects pass through the same operator under a key no other record
+        // has (their Kafka coordinates); they carry no trustworthy event time, so the Kafka timestamp stands in.
+        Dataset<Row> deduplicated = classified
+                .withColumn("dedup_time", coalesce(col("timestamp"), col("kafka_timestamp")))
+                .withColumn("dedup_key", when(col("reason").isNull(), concat(lit("event:"), col("eventId")))
+                        .otherwise(concat_ws(":", lit("record"), col("kafka_topic"), col("kafka_partition"), col("kafka_offset"))))
+                .withWatermark("dedup_time", settings.watermarkDelay().toMillis() + " milliseconds")
+                .dropDuplicatesWithinWatermark("dedup_key");
+
+        TableSink processed = new TableSink(spark, PROCESSED_DATA, settings.tablePath(PROCESSED_DATA), List.of("event_date"));
+        TableSink deadLetters = new TableSink(spark, DEAD_LETTERS, settings.tablePath(DEAD_LETTERS), List.of("event_date"));
+        TableSink alerts = new TableSink(spark, ALERTS, settings.tablePath(ALERTS), List.of("event_date"));
+        VoidFunction2<Dataset<Row>, Long> writeTables = (batch, batchId) -> {
+            // Persisted: three tables come from one evaluation of the batch (one Kafka read, one parse, and the
+            // de-duplication's metrics counted once).
+            batch.persist();
+            try {
+                Dataset<Row> readings = enrichment.apply(batch.where(col("reason").isNull()));
+                processed.write(batchId, readings);
+                deadLetters.write(batchId, DeadLetters.from(batch.where(col("reason").isNotNull())));
+                alerts.write(batchId, Alerts.outOfBand(readings));
+            }
+            finally {
+                batch.unpersist();
+            }
+        };
+        return deduplicated.writeStream()
+                .queryName(NAME)
+                .option("checkpointLocation", settings.checkpointPath(NAME))
+                .trigger(trigger(settings))
+                .foreachBatch(writeTables)
+                .start();
+    }
+
+    static Trigger trigger(JobSettings settings)
+    {
+        return settings.trigger().map(interval -> Trigger.ProcessingTime(interval.toMillis())).orElseGet(Trigger::AvailableNow);
+    }
+}

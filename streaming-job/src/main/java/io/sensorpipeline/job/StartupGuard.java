@@ -1,0 +1,99 @@
+package io.sensorpipeline.job;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Refuses to start a query whose checkpoint and tables disagree. A table's {@code _spark_metadata} log numbers batches
+ * by the checkpoint that wrote it: a table without its checkpoint would make a fresh query skip every batch id the
+ * table already holds (silently losing data), and a checkpoint without its table would resume mid-stream (the
+ * table's earlier batches are gone). {@code --reset} deletes both, so the query starts again from the topic.
+ */
+public final class StartupGuard
+{
+    private final Configuration hadoop;
+
+    public StartupGuard(Configuration hadoop)
+    {
+        this.hadoop = requireNonNull(hadoop, "hadoop is null");
+    }
+
+    /** Throws {@link IllegalStateException} with an explanation when a table and its query's checkpoint disagree. */
+    public void check(String query, String checkpoint, List<String> tablePaths)
+    {
+        boolean hasCheckpoint = hasEntries(checkpoint + "/commits");
+        List<String> withLog = new ArrayList<>();
+        List<String> withoutLog = new ArrayList<>();
+        for (String table : tablePaths) {
+            (hasEntries(table + "/_spark_metadata") ? withLog : withoutLog).add(table);
+        }
+        if (!hasCheckpoint && !withLog.isEmpty()) {
+            throw new IllegalStateException("Refusing to start query '" + query + "': the tables " + withLog + " hold committed batches but "
+                    + "the checkpoint " + checkpoint + " is missing. A new checkpoint numbers batches from 0 again, and the tables would "
+                    + "silently skip every batch id they already hold. Restore the checkpoint, or start over from the topic with --reset "
+                    + "(deletes the tables and the checkpoint).");
+        }
+        if (hasCheckpoint && !withoutLog.isEmpty() && !withLog.isEmpty()) {
+            throw new IllegalStateException("Refusing to start query '" + query + "': the checkpoint " + checkpoint + " has committed "
+                    + "batches but the tables " + withoutLog + " have no _spark_metadata log. Resuming would write only new batches into "
+                    + "them and the earlier rows would be missing. Restore the tables, or start over with --reset.");
+        }
+    }
+
+    /**
+     * Creates a table's empty {@code _spark_metadata} log before any reader starts: a file-stream reader that finds data
+     * files but no log decides, for good, to list the directory, and would then read files of uncommitted batches.
+     */
+    public void prepareLog(String tablePath)
+    {
+        try {
+            Path log = new Path(tablePath + "/_spark_metadata");
+            log.getFileSystem(hadoop).mkdirs(log);
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + tablePath + "/_spark_metadata: " + e.getMessage(), e);
+        }
+    }
+
+    /** Deletes a query's checkpoint and tables, for {@code --reset}. */
+    public void reset(String checkpoint, List<String> tablePaths)
+    {
+        delete(checkpoint);
+        tablePaths.forEach(this::delete);
+    }
+
+    /** Whether a directory exists and holds at least one batch file (an empty log or commit directory commits nothing). */
+    private boolean hasEntries(String location)
+    {
+        try {
+            Path path = new Path(location);
+            FileSystem fileSystem = path.getFileSystem(hadoop);
+            return fileSystem.exists(path) && fileSystem.listStatus(path, child -> !child.getName().startsWith(".")).length > 0;
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("cannot check " + location + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void delete(String location)
+    {
+        try {
+            Path path = new Path(location);
+            FileSystem fileSystem = path.getFileSystem(hadoop);
+            if (fileSystem.exists(path)) {
+                fileSystem.delete(path, true);
+            }
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + location + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package io.sensorpipeline.job;
+
+import io.sensorpipeline.common.settings.SettingsException;
+import io.sensorpipeline.common.settings.SettingsLoader;
+import io.sensorpipeline.job.io.KafkaSource;
+import io.sensorpipeline.job.io.SensorMetadata;
+import io.sensorpipeline.job.transform.Enrichment;
+import io.sensorpipeline.job.transform.Parsing;
+import io.sensorpipeline.job.transform.Validation;
+import io.sensorpipeline.job.transform.WindowedAggregates;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.streaming.StreamingQuery;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The streaming job: Kafka readings to Parquet tables, each written exactly once.
+ *
+ * <pre>
+ * spark-submit --class io.sensorpipeline.job.StreamingJob streaming-job/target/streaming-job.jar \
+ *     --config configs/pipeline.properties [--set key=value ...]
+ * ./pipeline stream [flags]            (the same main in local[*], driver on 127.0.0.1)
+ * </pre>
+ *
+ * Queries: {@code ingest} reads Kafka once and writes processed_data, dead_letters and alerts; {@code sensor_aggregates}
+ * and {@code site_aggregates} read processed_data's committed files (never Kafka, never JSON). With
+ * {@code trigger=available-now} they run one after the other and the job ends; otherwise they run side by side until
+ * stopped. Exit codes: 0 done, 1 a query or the start-up guard failed, 2 bad flags or settings.
+ */
+public final class StreamingJob
+{
+    public static final String SENSOR_AGGREGATES = "sensor_aggregates";
+    public static final String SITE_AGGREGATES = "site_aggregates";
+
+    /** The columns of Spark's Kafka source. */
+    static final StructType KAFKA_RECORD = new StructType()
+            .add("key", DataTypes.BinaryType)
+            .add("value", DataTypes.BinaryType)
+            .add("topic", DataTypes.StringType)
+            .add("partition", DataTypes.IntegerType)
+            .add("offset", DataTypes.LongType)
+            .add("timestamp", DataTypes.TimestampType)
+            .add("timestampType", DataTypes.IntegerType);
+
+    private final SparkSession spark;
+    private final JobSettings settings;
+
+    public StreamingJob(SparkSession spark, JobSettings settings)
+    {
+        this.spark = requireNonNull(spark, "spark is null");
+        this.settings = requireNonNull(settings, "settings is null");
+    }
+
+    public static void main(String[] arguments)
+            throws Exception
+    {
+        List<String> flags = Arrays.asList(arguments);
+        if (SettingsLoader.wantsHelp(flags)) {
+            System.out.print(usage());
+            return;
+        }
+        JobSettings settings;
+        try {
+            settings = JobSettings.load(flags, System.getenv());
+        }
+        catch (SettingsException e) {
+            System.err.println("streaming-job: " + e.getMessage().replaceFirst("^streaming-job: ", ""));
+            System.exit(2);
+            return;
+        }
+        SparkSession spark = SparkSession.builder()
+                .appName("sensor-pipeline")
+                .config("spark.sql.shuffle.partitions", Integer.toString(settings.shufflePartitions()))
+                // Event dates and hours are UTC days and hours, whatever the machine's zone.
+                .config("spark.sql.session.timeZone", "UTC")
+                .getOrCreate();
+        int exitCode = 0;
+        try {
+            new StreamingJob(spark, settings).run();
+        }
+        catch (IllegalStateException e) {
+            System.err.println("streaming-job: " + e.getMessage());
+            exitCode = 1;
+        }
+        finally {
+            spark.stop();
+        }
+        System.exit(exitCode);
+    }
+
+    /** Starts the queries; returns when they end (available-now) or when one of them fails or is stopped. */
+    public void run()
+            throws Exception
+    {
+        StartupGuard guard = new StartupGuard(spark.sparkContext().hadoopConfiguration());
+        List<String> ingestTables = IngestQuery.TABLES.stream().map(settings::tablePath).toList();
+        if (settings.reset()) {
+            guard.reset(settings.checkpointPath(IngestQuery.NAME), ingestTables);
+            for (String table : List.of(SENSOR_AGGREGATES, SITE_AGGREGATES)) {
+                guard.reset(settings.checkpointPath(table), List.of(settings.tablePath(table)));
+            }
+        }
+        guard.check(IngestQuery.NAME, settings.checkpointPath(IngestQuery.NAME), ingestTables);
+        for (String table : List.of(SENSOR_AGGREGATES, SITE_AGGREGATES)) {
+            guard.check(table, settings.checkpointPath(table), List.of(settings.tablePath(table)));
+        }
+        guard.prepareLog(settings.tablePath(IngestQuery.PROCESSED_DATA));
+
+        Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile()).cache();
+        StreamingQuery ingest = new IngestQuery(spark, settings, sensors).start(KafkaSource.read(spark, settings));
+        if (settings.trigger().isEmpty()) {
+            ingest.awaitTermination();
+            for (StreamingQuery aggregate : startAggregates(sensors)) {
+                aggregate.awaitTermination();
+            }
+            return;
+        }
+        startAggregates(sensors);
+        spark.streams().awaitAnyTermination();
+    }
+
+    private List<StreamingQuery> startAggregates(Dataset<Row> sensors)
+            throws Exception
+    {
+        // The schema processed_data has, derived from the transforms themselves so it cannot drift.
+        StructType processedSchema = new Enrichment(sensors)
+                .apply(new Validation(sensors, settings.futureTolerance()).classify(Parsing.parse(spark.createDataFrame(List.of(), KAFKA_RECORD))))
+                .schema();
+        Dataset<Row> processed = spark.readStream().schema(processedSchema).parquet(settings.tablePath(IngestQuery.PROCESSED_DATA));
+        WindowedAggregates aggregates = new WindowedAggregates(settings.watermarkDelay());
+        List<StreamingQuery> queries = new ArrayList<>();
+        queries.add(writeAppend(SENSOR_AGGREGATES, aggregates.perSensor(processed, settings.sensorWindow())));
+        queries.add(writeAppend(SITE_AGGREGATES, aggregates.perSite(processed, settings.siteWindow())));
+        return queries;
+    }
+
+    private StreamingQuery writeAppend(String table, Dataset<Row> rows)
+            throws Exception
+    {
+        return rows.writeStream()
+                .queryName(table)
+                .format("parquet")
+                .outputMode("append")
+                .partitionBy("event_date")
+                .option("path", settings.tablePath(table))
+                .option("checkpointLocation", settings.checkpointPath(table))
+                .trigger(IngestQuery.trigger(settings))
+                .start();
+    }
+
+    static String usage()
+    {
+        return """
+                Usage: spark-submit --class io.sensorpipeline.job.StreamingJob streaming-job.jar [flags]
+                       ./pipeline stream [flags]
+
+                Reads sensor readings from Kafka and writes the Parquet tables processed_data, dead_letters, alerts,
+                sensor_aggregates and site_aggregates under the lake root, each exactly once.
+
+                Flags:
+                """ + JobSettings.loader().usage() + """
+
+                Exit codes: 0 done, 1 a query or the start-up guard failed, 2 bad flags or settings.
+                """;
+    }
+}

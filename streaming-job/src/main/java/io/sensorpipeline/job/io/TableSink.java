@@ -1,0 +1,56 @@
+package io.sensorpipeline.job.io;
+
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.execution.datasources.parquet.ParquetFileFormat;
+import org.apache.spark.sql.execution.streaming.FileStreamSink;
+import scala.collection.JavaConverters;
+import scala.collection.immutable.Map$;
+
+import java.util.List;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * One Parquet table written exactly once per micro-batch from inside {@code foreachBatch}, through the sink Spark's own
+ * file sink uses: {@code FileStreamSink.addBatch} skips a batch id the table's {@code _spark_metadata} log already holds,
+ * and commits a batch's files to the log atomically. So a batch that a crash makes Spark run again writes nothing twice,
+ * and several tables can come out of one parse. See docs/streaming-job-design.md.
+ *
+ * <p>Every table of a query must be written on every batch id, even with no rows: the log assumes no gaps.
+ */
+public final class TableSink
+{
+    private final String name;
+    private final String path;
+    private final FileStreamSink sink;
+
+    public TableSink(SparkSession spark, String name, String path, List<String> partitionColumns)
+    {
+        this.name = requireNonNull(name, "name is null");
+        this.path = requireNonNull(path, "path is null");
+        this.sink = new FileStreamSink(
+                requireNonNull(spark, "spark is null"),
+                path,
+                new ParquetFileFormat(),
+                JavaConverters.asScalaBuffer(List.copyOf(partitionColumns)).toSeq(),
+                Map$.MODULE$.empty());
+    }
+
+    public String name()
+    {
+        return name;
+    }
+
+    public String path()
+    {
+        return path;
+    }
+
+    /** Writes the rows of one micro-batch, unless this table already committed that batch id. */
+    public void write(long batchId, Dataset<Row> rows)
+    {
+        sink.addBatch(batchId, rows);
+    }
+}

@@ -1,0 +1,141 @@
+package io.sensorpipeline.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sensorpipeline.common.FaultKind;
+import io.sensorpipeline.common.RejectReason;
+import io.sensorpipeline.localstack.KafkaBroker;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.streaming.StateOperatorProgress;
+import org.apache.spark.sql.streaming.StreamingQueryListener;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.countDistinct;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The job against a real broker: every record the producer sent is accounted for, exactly once. */
+class IngestIT
+{
+    private static final int EVENTS = 30_000;
+
+    @TempDir
+    static Path directory;
+    private static KafkaBroker broker;
+
+    @BeforeAll
+    static void startBroker()
+    {
+        broker = KafkaBroker.onFreePorts(directory.resolve("kafka"));
+        broker.start();
+        broker.createTopic("sensor-readings", 2);
+    }
+
+    @AfterAll
+    static void stopBroker()
+    {
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    @Test
+    void everyRecordEndsInOneTableOrIsCountedAsDropped()
+            throws Exception
+    {
+        JsonNode summary = produce("--count", Integer.toString(EVENTS), "--rate", "0", "--seed", "3",
+                "--malformed-ratio", "0.05", "--duplicate-ratio", "0.02", "--late-ratio", "0.02", "--out-of-order-ms", "1000");
+        assertThat(summary.get("eventsSent").asLong()).isEqualTo(EVENTS);
+
+        SparkSession spark = SparkTestSession.get();
+        AtomicLong duplicatesDropped = new AtomicLong();
+        AtomicLong lateDropped = new AtomicLong();
+        StreamingQueryListener listener = new StreamingQueryListener()
+        {
+            @Override
+            public void onQueryStarted(QueryStartedEvent event) {}
+
+            @Override
+            public void onQueryProgress(QueryProgressEvent event)
+            {
+                if (IngestQuery.NAME.equals(event.progress().name())) {
+                    for (StateOperatorProgress operator : event.progress().stateOperators()) {
+                        duplicatesDropped.addAndGet(operator.customMetrics().getOrDefault("numDroppedDuplicateRows", 0L));
+                        lateDropped.addAndGet(operator.numRowsDroppedByWatermark());
+                    }
+                }
+            }
+
+            @Override
+            public void onQueryTerminated(QueryTerminatedEvent event) {}
+        };
+        spark.streams().addListener(listener);
+        Path lake = directory.resolve("lake");
+        try {
+            JobSettings settings = JobSettings.load(List.of("--kafka.bootstrap.servers", broker.bootstrapServers(), "--trigger", "available-now",
+                    "--lake-root", lake.toString(), "--checkpoint-root", directory.resolve("checkpoints").toString(),
+                    "--sensors-file", "../data/sensors.csv"), Map.of());
+            new StreamingJob(spark, settings).run();
+        }
+        finally {
+            spark.streams().removeListener(listener);
+        }
+
+        long processed = spark.read().parquet(lake.resolve("processed_data").toString()).count();
+        Map<String, Long> deadLetters = new HashMap<>();
+        for (Row row : spark.read().parquet(lake.resolve("dead_letters").toString()).groupBy("reason").count().collectAsList()) {
+            deadLetters.put(row.getString(0), row.getLong(1));
+        }
+        long deadLetterTotal = deadLetters.values().stream().mapToLong(Long::longValue).sum();
+
+        // The accounting: every record in the topic is in exactly one place, or counted as dropped.
+        assertThat(processed + deadLetterTotal + duplicatesDropped.get() + lateDropped.get()).isEqualTo(EVENTS);
+        // Each fault kind the producer injected is a dead letter with the reason it stands for.
+        Map<String, Long> expected = new HashMap<>();
+        for (FaultKind fault : FaultKind.values()) {
+            expected.merge(fault.expectedReason().name(), summary.get("faults").get(fault.name()).asLong(), Long::sum);
+        }
+        expected.values().removeIf(count -> count == 0);
+        assertThat(deadLetters).isEqualTo(expected);
+        assertThat(duplicatesDropped.get()).isEqualTo(summary.get("duplicates").asLong());
+        // No eventId twice in processed_data.
+        Row distinct = spark.read().parquet(lake.resolve("processed_data").toString()).agg(countDistinct(col("eventId"))).first();
+        assertThat(distinct.getLong(0)).isEqualTo(processed);
+        assertThat(processed).isEqualTo(summary.get("valid").asLong() + summary.get("late").asLong() - lateDropped.get());
+        // Dead letters keep their payload and origin.
+        Row anyDeadLetter = spark.read().parquet(lake.resolve("dead_letters").toString()).where(col("reason").equalTo(RejectReason.UNKNOWN_SENSOR.name())).first();
+        assertThat(anyDeadLetter.<String>getAs("payload")).contains("\"sensorId\":\"sensor-9");
+        assertThat(anyDeadLetter.<String>getAs("topic")).isEqualTo("sensor-readings");
+        // Aggregates were written from processed_data.
+        assertThat(spark.read().parquet(lake.resolve("sensor_aggregates").toString()).count()).isPositive();
+    }
+
+    private static JsonNode produce(String... flags)
+            throws IOException, InterruptedException
+    {
+        Path jar = Path.of("..", "producer", "target", "producer.jar");
+        assertThat(jar).as("the producer is built before the streaming job").exists();
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-jar", jar.toString(), "--bootstrap-servers", broker.bootstrapServers(), "--topic", "sensor-readings"));
+        command.addAll(List.of(flags));
+        Path out = directory.resolve("producer.out");
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(directory.resolve("producer.err").toFile()).start();
+        assertThat(process.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        assertThat(process.exitValue()).as(Files.readString(directory.resolve("producer.err"))).isZero();
+        return new ObjectMapper().readTree(Files.readString(out));
+    }
+}
