@@ -85,8 +85,9 @@ class IngestIT
         };
         spark.streams().addListener(listener);
         Path lake = directory.resolve("lake");
+        JobSettings settings;
         try {
-            JobSettings settings = JobSettings.load(List.of("--kafka.bootstrap.servers", broker.bootstrapServers(), "--trigger", "available-now",
+            settings = JobSettings.load(List.of("--kafka.bootstrap.servers", broker.bootstrapServers(), "--trigger", "available-now",
                     "--lake-root", lake.toString(), "--checkpoint-root", directory.resolve("checkpoints").toString(),
                     "--sensors-file", "../data/sensors.csv"), Map.of());
             new StreamingJob(spark, settings).run();
@@ -120,6 +121,13 @@ class IngestIT
         Row anyDeadLetter = spark.read().parquet(lake.resolve("dead_letters").toString()).where(col("reason").equalTo(RejectReason.UNKNOWN_SENSOR.name())).first();
         assertThat(anyDeadLetter.<String>getAs("payload")).contains("\"sensorId\":\"sensor-9");
         assertThat(anyDeadLetter.<String>getAs("topic")).isEqualTo("sensor-readings");
+        // verify, reading the topic on its own, finds the same.
+        Verify.Accounting accounting = new Verify(spark, settings).run(System.out);
+        assertThat(accounting.addsUp()).isTrue();
+        assertThat(accounting.records()).isEqualTo(EVENTS);
+        assertThat(accounting.duplicatesDropped()).isEqualTo(duplicatesDropped.get());
+        assertThat(accounting.lateDropped()).isEqualTo(lateDropped.get());
+        assertThat(accounting.deadLettersByReason()).isEqualTo(deadLetters);
         // Aggregates were written from processed_data.
         assertThat(spark.read().parquet(lake.resolve("sensor_aggregates").toString()).count()).isPositive();
     }
