@@ -31,6 +31,7 @@ public final class FleetSimulator
     private final List<Sensor> sensors;
     private final long seed;
     private final long startMillis;
+    private final long eventIdSalt;
     private final long intervalMillis;
     private final long slotsPerBlock;
     private final double[] phase;
@@ -50,6 +51,7 @@ public final class FleetSimulator
         this.sensors = fleet.sensors();
         this.seed = seed;
         this.startMillis = start.toEpochMilli();
+        this.eventIdSalt = mix(seed, startMillis);
         this.intervalMillis = interval.toMillis();
         this.slotsPerBlock = Math.max(1, BLOCK_MILLIS / intervalMillis);
         int count = sensors.size();
@@ -100,7 +102,9 @@ public final class FleetSimulator
         Sensor sensor = sensors.get(sensorIndex);
         SensorType type = sensor.type();
         SplittableRandom random = new SplittableRandom(mix(seed, index));
-        UUID eventId = new UUID((random.nextLong() & ~0xF000L) | 0x4000L, (random.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL) | Long.MIN_VALUE);
+        // The eventId also depends on the start time: two runs with the same seed but another start are other events,
+        // not duplicates of each other.
+        UUID eventId = new UUID((mix(eventIdSalt, index) & ~0xF000L) | 0x4000L, (mix(~eventIdSalt, index) & 0x3FFF_FFFF_FFFF_FFFFL) | Long.MIN_VALUE);
         long jitter = (long) (random.nextDouble() * 0.05 * intervalMillis);
         long eventMillis = startMillis + slot * intervalMillis + (long) (phase[sensorIndex] * intervalMillis) + jitter;
 

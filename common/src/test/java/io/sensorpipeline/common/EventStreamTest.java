@@ -52,6 +52,20 @@ class EventStreamTest
     }
 
     @Test
+    void anotherStartTimeGivesOtherEventIds()
+    {
+        FleetSimulator first = new FleetSimulator(TestStreams.catalog(), 3, TestStreams.START, Duration.ofSeconds(1));
+        FleetSimulator later = new FleetSimulator(TestStreams.catalog(), 3, TestStreams.START.plusSeconds(60), Duration.ofSeconds(1));
+        Set<String> firstIds = new HashSet<>();
+        for (long index = 0; index < 5_000; index++) {
+            first.reading(index).ifPresent(reading -> firstIds.add(reading.eventId()));
+        }
+        for (long index = 0; index < 5_000; index++) {
+            later.reading(index).ifPresent(reading -> assertThat(firstIds).doesNotContain(reading.eventId()));
+        }
+    }
+
+    @Test
     void readingsArePureFunctionsOfTheirIndex()
     {
         FleetSimulator simulator = new FleetSimulator(TestStreams.catalog(), 3, TestStreams.START, Duration.ofSeconds(1));
