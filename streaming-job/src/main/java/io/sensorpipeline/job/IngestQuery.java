@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.concurrent.TimeoutException;
 
 import static java.util.Objects.requireNonNull;
-import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.concat_ws;
@@ -55,9 +54,10 @@ public final class IngestQuery
     {
         Dataset<Row> classified = validation.classify(Parsing.parse(kafkaRecords));
         // Readings are de-duplicated by eventId. Rejects pass through the same operator under a key no other record
-        // has (their Kafka coordinates); they carry no trustworthy event time, so the Kafka timestamp stands in.
+        // has (their Kafka coordinates) and with their Kafka timestamp as event time: a reject's own timestamp may be
+        // a month ahead, and would drag the watermark along and make every on-time reading late.
         Dataset<Row> deduplicated = classified
-                .withColumn("dedup_time", coalesce(col("timestamp"), col("kafka_timestamp")))
+                .withColumn("dedup_time", when(col("reason").isNull(), col("timestamp")).otherwise(col("kafka_timestamp")))
                 .withColumn("dedup_key", when(col("reason").isNull(), concat(lit("event:"), col("eventId")))
                         .otherwise(concat_ws(":", lit("record"), col("kafka_topic"), col("kafka_partition"), col("kafka_offset"))))
                 .withWatermark("dedup_time", settings.watermarkDelay().toMillis() + " milliseconds")

@@ -59,7 +59,7 @@ public record JobSettings(
             Setting.of("sensor-window", "1m", "TIME", "window of the per-sensor aggregates (sensor_aggregates)"),
             Setting.of("site-window", "5m", "TIME", "window of the per-site, per-type aggregates (site_aggregates)"),
             Setting.of("sensors-file", "data/sensors.csv", "URI", "sensor metadata CSV joined onto every reading"),
-            Setting.of("future-tolerance", "1h", "TIME", "an event time further ahead of the clock than this is FUTURE_TIMESTAMP"),
+            Setting.of("future-tolerance", "1m", "TIME", "an event time further ahead of its Kafka timestamp than this is FUTURE_TIMESTAMP; below the watermark"),
             Setting.of("stuck-readings", "20", "N", "a sensor repeating one value this many times in a row raises a STUCK_SENSOR alert"),
             Setting.of("alerts-topic", "sensor-alerts", "NAME", "Kafka topic the alerts are also written to (JSON, key = sensorId)"),
             Setting.of("shuffle-partitions", "4", "N", "spark.sql.shuffle.partitions: state and output files per aggregate; keep it small on small machines"),
@@ -101,6 +101,13 @@ public record JobSettings(
             throw new SettingsException("invalid settings sensor-window=" + settings.string("sensor-window") + ", site-window="
                     + settings.string("site-window") + ": the site window must be a whole multiple of the sensor window");
         }
+        Duration watermark = settings.duration("watermark");
+        Duration futureTolerance = settings.duration("future-tolerance");
+        if (futureTolerance.compareTo(watermark) >= 0) {
+            throw new SettingsException("invalid settings future-tolerance=" + settings.string("future-tolerance") + ", watermark="
+                    + settings.string("watermark") + ": the future tolerance must be below the watermark, or one reading from a clock"
+                    + " that runs ahead moves the watermark past every on-time reading, which are then dropped as late");
+        }
         String startingOffsets = settings.string("starting-offsets");
         if (!startingOffsets.equals("earliest") && !startingOffsets.equals("latest") && !startingOffsets.startsWith("{")) {
             throw settings.invalid("starting-offsets", startingOffsets, "expected earliest, latest or a JSON object of offsets");
@@ -116,11 +123,11 @@ public record JobSettings(
                 settings.string("lake-root"),
                 settings.string("checkpoint-root"),
                 interval,
-                settings.duration("watermark"),
+                watermark,
                 sensorWindow,
                 siteWindow,
                 settings.string("sensors-file"),
-                settings.duration("future-tolerance"),
+                futureTolerance,
                 settings.integer("stuck-readings", 2, 1_000_000),
                 settings.string("alerts-topic"),
                 settings.integer("shuffle-partitions", 1, 10_000),

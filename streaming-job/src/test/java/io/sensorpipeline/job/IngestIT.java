@@ -89,7 +89,7 @@ class IngestIT
         try {
             settings = JobSettings.load(List.of("--kafka.bootstrap.servers", broker.bootstrapServers(), "--trigger", "available-now",
                     "--lake-root", lake.toString(), "--checkpoint-root", directory.resolve("checkpoints").toString(),
-                    "--sensors-file", "../data/sensors.csv"), Map.of());
+                    "--sensors-file", "../data/sensors.csv", "--max-offsets-per-trigger", "4000"), Map.of());
             new StreamingJob(spark, settings).run();
         }
         finally {
@@ -112,11 +112,18 @@ class IngestIT
         }
         expected.values().removeIf(count -> count == 0);
         assertThat(deadLetters).isEqualTo(expected);
-        assertThat(duplicatesDropped.get()).isEqualTo(summary.get("duplicates").asLong());
+        // A duplicate is dropped as such, or as late when the reading it repeats was itself sent late.
+        assertThat(duplicatesDropped.get()).isLessThanOrEqualTo(summary.get("duplicates").asLong());
+        // Over several micro-batches, only readings the producer sent late (or their duplicates) may fall behind the
+        // watermark: a reject from a month ahead must not drag the watermark along.
+        assertThat(duplicatesDropped.get() + lateDropped.get())
+                .isLessThanOrEqualTo(summary.get("duplicates").asLong() + summary.get("late").asLong())
+                .isGreaterThanOrEqualTo(summary.get("duplicates").asLong());
         // No eventId twice in processed_data.
         Row distinct = spark.read().parquet(lake.resolve("processed_data").toString()).agg(countDistinct(col("eventId"))).first();
         assertThat(distinct.getLong(0)).isEqualTo(processed);
-        assertThat(processed).isEqualTo(summary.get("valid").asLong() + summary.get("late").asLong() - lateDropped.get());
+        assertThat(processed).isEqualTo(summary.get("valid").asLong() + summary.get("late").asLong() + summary.get("duplicates").asLong()
+                - duplicatesDropped.get() - lateDropped.get());
         // Dead letters keep their payload and origin.
         Row anyDeadLetter = spark.read().parquet(lake.resolve("dead_letters").toString()).where(col("reason").equalTo(RejectReason.UNKNOWN_SENSOR.name())).first();
         assertThat(anyDeadLetter.<String>getAs("payload")).contains("\"sensorId\":\"sensor-9");
@@ -125,8 +132,8 @@ class IngestIT
         Verify.Accounting accounting = new Verify(spark, settings).run(System.out);
         assertThat(accounting.addsUp()).isTrue();
         assertThat(accounting.records()).isEqualTo(EVENTS);
-        assertThat(accounting.duplicatesDropped()).isEqualTo(duplicatesDropped.get());
-        assertThat(accounting.lateDropped()).isEqualTo(lateDropped.get());
+        // verify tells duplicates from late events by eventId alone: a late duplicate counts as a duplicate there.
+        assertThat(accounting.duplicatesDropped() + accounting.lateDropped()).isEqualTo(duplicatesDropped.get() + lateDropped.get());
         assertThat(accounting.deadLettersByReason()).isEqualTo(deadLetters);
         // Aggregates were written from processed_data.
         assertThat(spark.read().parquet(lake.resolve("sensor_aggregates").toString()).count()).isPositive();

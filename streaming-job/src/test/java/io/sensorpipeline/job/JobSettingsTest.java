@@ -24,7 +24,7 @@ class JobSettingsTest
     {
         assertThat(JobSettings.load(List.of(), Map.of())).isEqualTo(new JobSettings("127.0.0.1:9092", "sensor-readings", "earliest",
                 Optional.empty(), true, "output/lake", "output/checkpoints", Optional.of(Duration.ofSeconds(10)), Duration.ofMinutes(2),
-                Duration.ofMinutes(1), Duration.ofMinutes(5), "data/sensors.csv", Duration.ofHours(1), 20, "sensor-alerts", 4, false,
+                Duration.ofMinutes(1), Duration.ofMinutes(5), "data/sensors.csv", Duration.ofMinutes(1), 20, "sensor-alerts", 4, false,
                 Map.of("kafka.bootstrap.servers", "127.0.0.1:9092")));
     }
 
@@ -44,7 +44,7 @@ class JobSettingsTest
                 "--sensor-window", "2m",
                 "--site-window", "10m",
                 "--sensors-file", "hdfs://nn:9000/meta/sensors.csv",
-                "--future-tolerance", "15m",
+                "--future-tolerance", "15s",
                 "--stuck-readings", "50",
                 "--alerts-topic", "alerts",
                 "--shuffle-partitions", "8",
@@ -52,7 +52,7 @@ class JobSettingsTest
                 "--set", "kafka.security.protocol=SASL_SSL"), Map.of());
         assertThat(settings).isEqualTo(new JobSettings("broker:9093", "readings", "latest", Optional.of(50_000L), false, "s3a://lake/",
                 "hdfs://nn:9000/checkpoints", Optional.empty(), Duration.ofSeconds(30), Duration.ofMinutes(2), Duration.ofMinutes(10),
-                "hdfs://nn:9000/meta/sensors.csv", Duration.ofMinutes(15), 50, "alerts", 8, true,
+                "hdfs://nn:9000/meta/sensors.csv", Duration.ofSeconds(15), 50, "alerts", 8, true,
                 Map.of("kafka.bootstrap.servers", "broker:9093", "kafka.security.protocol", "SASL_SSL")));
         assertThat(settings.tablePath("processed_data")).isEqualTo("s3a://lake/processed_data");
         assertThat(settings.checkpointPath("dead_letters")).isEqualTo("hdfs://nn:9000/checkpoints/dead_letters");
@@ -70,6 +70,8 @@ class JobSettingsTest
                 .hasMessage("invalid settings sensor-window=2m, site-window=5m: the site window must be a whole multiple of the sensor window");
         assertThatThrownBy(() -> JobSettings.load(List.of(), Map.of("PIPELINE_SHUFFLE_PARTITIONS", "0")))
                 .hasMessage("invalid setting shuffle-partitions='0' (from environment variable PIPELINE_SHUFFLE_PARTITIONS): expected a whole number from 1 to 10000");
+        assertThatThrownBy(() -> JobSettings.load(List.of("--future-tolerance", "5m"), Map.of()))
+                .hasMessageStartingWith("invalid settings future-tolerance=5m, watermark=2m: the future tolerance must be below the watermark");
         assertThatThrownBy(() -> JobSettings.load(List.of("--lake", "x"), Map.of()))
                 .hasMessageStartingWith("streaming-job: unknown setting 'lake' (from --lake).");
     }

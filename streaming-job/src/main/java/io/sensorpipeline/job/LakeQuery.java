@@ -1,0 +1,140 @@
+package io.sensorpipeline.job;
+
+import io.sensorpipeline.common.settings.SettingsException;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * SQL over the lake: every table under the lake root is a view named after it, read through its {@code _spark_metadata}
+ * log, so a query sees committed rows only.
+ *
+ * <p>Usage: {@code ./pipeline query [--tables] [--sql "SELECT ..."] [--rows N] [the job's flags]}
+ */
+public final class LakeQuery
+{
+    public static final List<String> TABLES = List.of(IngestQuery.PROCESSED_DATA, IngestQuery.DEAD_LETTERS, IngestQuery.ALERTS,
+            StreamingJob.SENSOR_AGGREGATES, StreamingJob.SITE_AGGREGATES);
+
+    private final SparkSession spark;
+    private final JobSettings settings;
+
+    public LakeQuery(SparkSession spark, JobSettings settings)
+    {
+        this.spark = requireNonNull(spark, "spark is null");
+        this.settings = requireNonNull(settings, "settings is null");
+    }
+
+    public static void main(String[] arguments)
+            throws IOException
+    {
+        List<String> rest = new ArrayList<>();
+        String sql = null;
+        boolean tables = false;
+        int rows = 10;
+        for (int index = 0; index < arguments.length; index++) {
+            switch (arguments[index]) {
+                case "--sql" -> sql = value(arguments, ++index, "--sql");
+                case "--rows" -> rows = Integer.parseInt(value(arguments, ++index, "--rows"));
+                case "--tables" -> tables = true;
+                case "--help", "-h" -> {
+                    System.out.println("Usage: ./pipeline query [--tables] [--sql \"SELECT ...\"] [--rows N] [the streaming job's flags]\n"
+                            + "Tables: " + String.join(", ", TABLES));
+                    return;
+                }
+                default -> rest.add(arguments[index]);
+            }
+        }
+        JobSettings settings;
+        try {
+            settings = JobSettings.load(rest, System.getenv());
+        }
+        catch (SettingsException e) {
+            System.err.println("query: " + e.getMessage().replaceFirst("^streaming-job: ", ""));
+            System.exit(2);
+            return;
+        }
+        SparkSession spark = SparkSession.builder().appName("sensor-pipeline-query").config("spark.sql.session.timeZone", "UTC").getOrCreate();
+        try {
+            LakeQuery query = new LakeQuery(spark, settings);
+            query.registerViews();
+            if (tables) {
+                query.printTableCounts(System.out);
+            }
+            if (sql != null) {
+                query.printQuery(sql, rows, System.out);
+            }
+        }
+        finally {
+            spark.stop();
+        }
+    }
+
+    private static String value(String[] arguments, int index, String flag)
+    {
+        if (index >= arguments.length) {
+            System.err.println("query: " + flag + " needs a value");
+            System.exit(2);
+        }
+        return arguments[index];
+    }
+
+    /** Registers a view per table that exists. */
+    public void registerViews()
+            throws IOException
+    {
+        for (String table : TABLES) {
+            if (exists(settings.tablePath(table))) {
+                spark.read().parquet(settings.tablePath(table)).createOrReplaceTempView(table);
+            }
+        }
+    }
+
+    public void printTableCounts(PrintStream out)
+            throws IOException
+    {
+        out.println("rows per table (" + settings.lakeRoot() + "):");
+        for (String table : TABLES) {
+            if (!exists(settings.tablePath(table))) {
+                out.printf(Locale.ROOT, "  %-20s %12s%n", table, "(none yet)");
+                continue;
+            }
+            out.printf(Locale.ROOT, "  %-20s %,12d%n", table, spark.table(table).count());
+        }
+        if (exists(settings.tablePath(IngestQuery.DEAD_LETTERS))) {
+            out.println("dead letters by reason:");
+            for (Row row : spark.sql("SELECT reason, count(*) FROM dead_letters GROUP BY reason ORDER BY reason").collectAsList()) {
+                out.printf(Locale.ROOT, "  %-20s %,12d%n", row.getString(0), row.getLong(1));
+            }
+        }
+        if (exists(settings.tablePath(IngestQuery.ALERTS))) {
+            for (Row row : spark.sql("SELECT rule, count(*) FROM alerts GROUP BY rule ORDER BY rule").collectAsList()) {
+                out.printf(Locale.ROOT, "alerts %-13s %,12d%n", row.getString(0), row.getLong(1));
+            }
+        }
+    }
+
+    public void printQuery(String sql, int rows, PrintStream out)
+    {
+        Dataset<Row> result = spark.sql(sql);
+        out.println(sql);
+        out.printf(Locale.ROOT, "%,d rows; the first %d:%n", result.count(), rows);
+        out.print(result.showString(rows, 40, false));
+    }
+
+    private boolean exists(String location)
+            throws IOException
+    {
+        Path path = new Path(location);
+        return path.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(path);
+    }
+}
