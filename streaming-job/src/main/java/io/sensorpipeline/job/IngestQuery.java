@@ -1,7 +1,6 @@
 package io.sensorpipeline.job;
 
 import io.sensorpipeline.job.io.TableSink;
-import io.sensorpipeline.job.transform.Alerts;
 import io.sensorpipeline.job.transform.DeadLetters;
 import io.sensorpipeline.job.transform.Enrichment;
 import io.sensorpipeline.job.transform.Parsing;
@@ -25,16 +24,15 @@ import static org.apache.spark.sql.functions.when;
 
 /**
  * The query that reads Kafka: each record is parsed once, validated, de-duplicated by eventId within the watermark,
- * and written, in the same micro-batch and each exactly once, to {@code processed_data} (valid readings, enriched),
- * {@code dead_letters} (rejects with their reason) and {@code alerts} (readings outside their alert band).
+ * and written, in the same micro-batch and each exactly once, to {@code processed_data} (valid readings, enriched)
+ * and {@code dead_letters} (rejects with their reason).
  */
 public final class IngestQuery
 {
     public static final String NAME = "ingest";
     public static final String PROCESSED_DATA = "processed_data";
     public static final String DEAD_LETTERS = "dead_letters";
-    public static final String ALERTS = "alerts";
-    public static final List<String> TABLES = List.of(PROCESSED_DATA, DEAD_LETTERS, ALERTS);
+    public static final List<String> TABLES = List.of(PROCESSED_DATA, DEAD_LETTERS);
 
     private final SparkSession spark;
     private final JobSettings settings;
@@ -65,16 +63,13 @@ public final class IngestQuery
 
         TableSink processed = new TableSink(spark, PROCESSED_DATA, settings.tablePath(PROCESSED_DATA), List.of("event_date"));
         TableSink deadLetters = new TableSink(spark, DEAD_LETTERS, settings.tablePath(DEAD_LETTERS), List.of("event_date"));
-        TableSink alerts = new TableSink(spark, ALERTS, settings.tablePath(ALERTS), List.of("event_date"));
         VoidFunction2<Dataset<Row>, Long> writeTables = (batch, batchId) -> {
-            // Persisted: three tables come from one evaluation of the batch (one Kafka read, one parse, and the
+            // Persisted: both tables come from one evaluation of the batch (one Kafka read, one parse, and the
             // de-duplication's metrics counted once).
             batch.persist();
             try {
-                Dataset<Row> readings = enrichment.apply(batch.where(col("reason").isNull()));
-                processed.write(batchId, readings);
+                processed.write(batchId, enrichment.apply(batch.where(col("reason").isNull())));
                 deadLetters.write(batchId, DeadLetters.from(batch.where(col("reason").isNotNull())));
-                alerts.write(batchId, Alerts.outOfBand(readings));
             }
             finally {
                 batch.unpersist();

@@ -22,7 +22,7 @@ import static java.util.Objects.requireNonNull;
  */
 public final class LakeQuery
 {
-    public static final List<String> TABLES = List.of(IngestQuery.PROCESSED_DATA, IngestQuery.DEAD_LETTERS, IngestQuery.ALERTS,
+    public static final List<String> TABLES = List.of(IngestQuery.PROCESSED_DATA, IngestQuery.DEAD_LETTERS, AlertsQuery.NAME,
             StreamingJob.SENSOR_AGGREGATES, StreamingJob.SITE_AGGREGATES);
 
     private final SparkSession spark;
@@ -116,7 +116,7 @@ public final class LakeQuery
                 out.printf(Locale.ROOT, "  %-20s %,12d%n", row.getString(0), row.getLong(1));
             }
         }
-        if (exists(settings.tablePath(IngestQuery.ALERTS))) {
+        if (exists(settings.tablePath(AlertsQuery.NAME))) {
             for (Row row : spark.sql("SELECT rule, count(*) FROM alerts GROUP BY rule ORDER BY rule").collectAsList()) {
                 out.printf(Locale.ROOT, "alerts %-13s %,12d%n", row.getString(0), row.getLong(1));
             }

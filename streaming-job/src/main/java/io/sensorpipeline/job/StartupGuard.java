@@ -29,7 +29,10 @@ public final class StartupGuard
     /** Throws {@link IllegalStateException} with an explanation when a table and its query's checkpoint disagree. */
     public void check(String query, String checkpoint, List<String> tablePaths)
     {
-        boolean hasCheckpoint = hasEntries(checkpoint + "/commits");
+        // A crash can leave a batch in the tables whose commit the checkpoint never wrote; its planned offsets are
+        // there, and the re-run is safe. Only a checkpoint without any planned batch has lost the tables' numbering.
+        boolean hasCheckpoint = hasEntries(checkpoint + "/offsets");
+        boolean hasCommits = hasEntries(checkpoint + "/commits");
         List<String> withLog = new ArrayList<>();
         List<String> withoutLog = new ArrayList<>();
         for (String table : tablePaths) {
@@ -41,7 +44,7 @@ public final class StartupGuard
                     + "silently skip every batch id they already hold. Restore the checkpoint, or start over from the topic with --reset "
                     + "(deletes the tables and the checkpoint).");
         }
-        if (hasCheckpoint && !withoutLog.isEmpty() && !withLog.isEmpty()) {
+        if (hasCommits && !withoutLog.isEmpty() && !withLog.isEmpty()) {
             throw new IllegalStateException("Refusing to start query '" + query + "': the checkpoint " + checkpoint + " has committed "
                     + "batches but the tables " + withoutLog + " have no _spark_metadata log. Resuming would write only new batches into "
                     + "them and the earlier rows would be missing. Restore the tables, or start over with --reset.");

@@ -15,7 +15,6 @@ import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -30,8 +29,9 @@ import static java.util.Objects.requireNonNull;
  * ./pipeline stream [flags]            (the same main in local[*], driver on 127.0.0.1)
  * </pre>
  *
- * Queries: {@code ingest} reads Kafka once and writes processed_data, dead_letters and alerts; {@code sensor_aggregates}
- * and {@code site_aggregates} read processed_data's committed files (never Kafka, never JSON). With
+ * Queries: {@code ingest} reads Kafka once and writes processed_data and dead_letters; {@code sensor_aggregates} and
+ * {@code site_aggregates} read processed_data's committed files (never Kafka, never JSON); {@code alerts} reads
+ * processed_data and sensor_aggregates and writes the alerts table and topic. With
  * {@code trigger=available-now} they run one after the other and the job ends; otherwise they run side by side until
  * stopped. Exit codes: 0 done, 1 a query or the start-up guard failed, 2 bad flags or settings.
  */
@@ -104,42 +104,61 @@ public final class StreamingJob
         List<String> ingestTables = IngestQuery.TABLES.stream().map(settings::tablePath).toList();
         if (settings.reset()) {
             guard.reset(settings.checkpointPath(IngestQuery.NAME), ingestTables);
-            for (String table : List.of(SENSOR_AGGREGATES, SITE_AGGREGATES)) {
+            for (String table : List.of(SENSOR_AGGREGATES, SITE_AGGREGATES, AlertsQuery.NAME)) {
                 guard.reset(settings.checkpointPath(table), List.of(settings.tablePath(table)));
             }
         }
         guard.check(IngestQuery.NAME, settings.checkpointPath(IngestQuery.NAME), ingestTables);
-        for (String table : List.of(SENSOR_AGGREGATES, SITE_AGGREGATES)) {
+        for (String table : List.of(SENSOR_AGGREGATES, SITE_AGGREGATES, AlertsQuery.NAME)) {
             guard.check(table, settings.checkpointPath(table), List.of(settings.tablePath(table)));
         }
+        // Tables that other queries read as streams get their (empty) log before any reader starts.
         guard.prepareLog(settings.tablePath(IngestQuery.PROCESSED_DATA));
+        guard.prepareLog(settings.tablePath(SENSOR_AGGREGATES));
 
         Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile()).cache();
-        StreamingQuery ingest = new IngestQuery(spark, settings, sensors).start(KafkaSource.read(spark, settings));
-        if (settings.trigger().isEmpty()) {
-            ingest.awaitTermination();
-            for (StreamingQuery aggregate : startAggregates(sensors)) {
-                aggregate.awaitTermination();
-            }
-            return;
-        }
-        startAggregates(sensors);
-        spark.streams().awaitAnyTermination();
-    }
-
-    private List<StreamingQuery> startAggregates(Dataset<Row> sensors)
-            throws Exception
-    {
-        // The schema processed_data has, derived from the transforms themselves so it cannot drift.
+        // The schemas the tables have, derived from the transforms themselves so they cannot drift.
         StructType processedSchema = new Enrichment(sensors)
                 .apply(new Validation(sensors, settings.futureTolerance()).classify(Parsing.parse(spark.createDataFrame(List.of(), KAFKA_RECORD))))
                 .schema();
-        Dataset<Row> processed = spark.readStream().schema(processedSchema).parquet(settings.tablePath(IngestQuery.PROCESSED_DATA));
         WindowedAggregates aggregates = new WindowedAggregates(settings.watermarkDelay());
-        List<StreamingQuery> queries = new ArrayList<>();
-        queries.add(writeAppend(SENSOR_AGGREGATES, aggregates.perSensor(processed, settings.sensorWindow())));
-        queries.add(writeAppend(SITE_AGGREGATES, aggregates.perSite(processed, settings.siteWindow())));
-        return queries;
+        StructType sensorAggregatesSchema = aggregates.perSensor(spark.createDataFrame(List.of(), processedSchema), settings.sensorWindow()).schema();
+
+        List<Starter> stages = List.of(
+                () -> new IngestQuery(spark, settings, sensors).start(KafkaSource.read(spark, settings)),
+                () -> writeAppend(SENSOR_AGGREGATES, aggregates.perSensor(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.sensorWindow())),
+                () -> writeAppend(SITE_AGGREGATES, aggregates.perSite(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.siteWindow())),
+                () -> new AlertsQuery(spark, settings).start(readTable(IngestQuery.PROCESSED_DATA, processedSchema),
+                        readTable(SENSOR_AGGREGATES, sensorAggregatesSchema)));
+        if (settings.trigger().isEmpty()) {
+            // available-now: each query drains what its inputs hold, in order, so each sees all of its input.
+            for (Starter stage : stages) {
+                stage.start().awaitTermination();
+            }
+            return;
+        }
+        for (Starter stage : stages) {
+            stage.start();
+        }
+        spark.streams().awaitAnyTermination();
+    }
+
+    /** A table's committed files as a stream: the reader follows the table's _spark_metadata log. */
+    private Dataset<Row> readTable(String table, StructType schema)
+    {
+        // A file stream maps the given schema onto each batch's columns by position, and a partitioned table reads
+        // back with its partition column last: a schema with it elsewhere would shift every column after it.
+        String[] names = schema.fieldNames();
+        if (!names[names.length - 1].equals("event_date")) {
+            throw new IllegalStateException("the schema of " + table + " must end with its partition column event_date: " + schema.simpleString());
+        }
+        return spark.readStream().schema(schema).parquet(settings.tablePath(table));
+    }
+
+    private interface Starter
+    {
+        StreamingQuery start()
+                throws Exception;
     }
 
     private StreamingQuery writeAppend(String table, Dataset<Row> rows)

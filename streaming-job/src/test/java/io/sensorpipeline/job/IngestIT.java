@@ -43,6 +43,7 @@ class IngestIT
         broker = KafkaBroker.onFreePorts(directory.resolve("kafka"));
         broker.start();
         broker.createTopic("sensor-readings", 2);
+        broker.createTopic("sensor-alerts", 1);
     }
 
     @AfterAll
@@ -135,6 +136,15 @@ class IngestIT
         // verify tells duplicates from late events by eventId alone: a late duplicate counts as a duplicate there.
         assertThat(accounting.duplicatesDropped() + accounting.lateDropped()).isEqualTo(duplicatesDropped.get() + lateDropped.get());
         assertThat(accounting.deadLettersByReason()).isEqualTo(deadLetters);
+        // Alerts: one per reading outside its band, in the table and on the topic.
+        long outOfBand = spark.read().parquet(lake.resolve("processed_data").toString())
+                .where(col("value").gt(col("alert_high")).or(col("value").lt(col("alert_low")))).count();
+        long alertRows = spark.read().parquet(lake.resolve("alerts").toString()).count();
+        assertThat(outOfBand).isPositive();
+        assertThat(spark.read().parquet(lake.resolve("alerts").toString()).where(col("rule").equalTo("OUT_OF_BAND")).count()).isEqualTo(outOfBand);
+        long onTopic = spark.read().format("kafka").option("kafka.bootstrap.servers", broker.bootstrapServers()).option("subscribe", "sensor-alerts")
+                .option("startingOffsets", "earliest").option("endingOffsets", "latest").load().count();
+        assertThat(onTopic).isEqualTo(alertRows);
         // Aggregates were written from processed_data.
         assertThat(spark.read().parquet(lake.resolve("sensor_aggregates").toString()).count()).isPositive();
     }

@@ -66,7 +66,6 @@ public final class Enrichment
                         col("unit").as("raw_unit"),
                         col("calibration_offset"),
                         col("timestamp"),
-                        to_date(col("timestamp")).as("event_date"),
                         hour(col("timestamp")).as("event_hour"),
                         unix_millis(col("kafka_timestamp")).minus(unix_millis(col("timestamp"))).as("ingest_delay_ms"),
                         col("seq"),
@@ -78,6 +77,8 @@ public final class Enrichment
                         col("alert_high"),
                         col("kafka_partition"),
                         col("kafka_offset"),
-                        col("kafka_timestamp"));
+                        col("kafka_timestamp"),
+                        // Last: the partition column, where a read of the partitioned table puts it.
+                        to_date(col("timestamp")).as("event_date"));
     }
 }

@@ -69,8 +69,10 @@ public final class WindowedAggregates
         Column[] selected = new Column[columns.length + 3];
         selected[0] = col("window.start").as("window_start");
         selected[1] = col("window.end").as("window_end");
-        selected[2] = to_date(col("window.start")).as("event_date");
-        System.arraycopy(columns, 0, selected, 3, columns.length);
+        System.arraycopy(columns, 0, selected, 2, columns.length);
+        // Last: the partition column, where a read of the partitioned table puts it; a stream that reads the table
+        // with this schema would otherwise map columns by position onto the wrong ones.
+        selected[selected.length - 1] = to_date(col("window.start")).as("event_date");
         return aggregated.select(selected);
     }
 

@@ -1,0 +1,95 @@
+package io.sensorpipeline.job;
+
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.assertThatNoException;
+
+class StartupGuardTest
+{
+    @TempDir
+    Path directory;
+
+    private final StartupGuard guard = new StartupGuard(new Configuration());
+
+    @Test
+    void aFreshStartAndAConsistentRestartPass()
+            throws IOException
+    {
+        assertThatNoException().isThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table())));
+        batch(checkpoint() + "/offsets", "0");
+        batch(checkpoint() + "/commits", "0");
+        batch(table() + "/_spark_metadata", "0");
+        assertThatNoException().isThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table())));
+    }
+
+    @Test
+    void aBatchInTheTableThatTheCheckpointPlannedButNeverCommittedIsSafe()
+            throws IOException
+    {
+        batch(checkpoint() + "/offsets", "0");
+        batch(table() + "/_spark_metadata", "0");
+        assertThatNoException().isThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table())));
+    }
+
+    @Test
+    void aTableWithoutItsCheckpointIsRefused()
+            throws IOException
+    {
+        batch(table() + "/_spark_metadata", "0");
+        assertThatThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table())))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("Refusing to start query 'ingest': the tables [" + table() + "] hold committed batches but the checkpoint "
+                        + checkpoint() + " is missing.")
+                .hasMessageContaining("--reset");
+    }
+
+    @Test
+    void aCheckpointWhoseTablesLostTheirLogIsRefused()
+            throws IOException
+    {
+        String other = directory.resolve("lake/dead_letters").toString();
+        batch(checkpoint() + "/offsets", "0");
+        batch(checkpoint() + "/commits", "0");
+        batch(table() + "/_spark_metadata", "0");
+        assertThatThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table(), other)))
+                .hasMessageContaining("the tables [" + other + "] have no _spark_metadata log");
+    }
+
+    @Test
+    void resetDeletesCheckpointAndTables()
+            throws IOException
+    {
+        batch(table() + "/_spark_metadata", "0");
+        batch(checkpoint() + "/offsets", "0");
+        guard.reset(checkpoint(), List.of(table()));
+        assertThat(Path.of(table())).doesNotExist();
+        assertThat(Path.of(checkpoint())).doesNotExist();
+        assertThatNoException().isThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table())));
+    }
+
+    private String checkpoint()
+    {
+        return directory.resolve("checkpoints/ingest").toString();
+    }
+
+    private String table()
+    {
+        return directory.resolve("lake/processed_data").toString();
+    }
+
+    private static void batch(String directory, String name)
+            throws IOException
+    {
+        Files.createDirectories(Path.of(directory));
+        Files.writeString(Path.of(directory, name), "v1\n");
+    }
+}
