@@ -1,0 +1,107 @@
+package io.sensorpipeline.job;
+
+import io.sensorpipeline.job.io.KafkaSource;
+import io.sensorpipeline.job.transform.Parsing;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.streaming.StreamingQuery;
+import org.apache.spark.sql.streaming.StreamingQueryProgress;
+import org.apache.spark.sql.streaming.Trigger;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.from_json;
+import static org.apache.spark.sql.functions.hour;
+import static org.apache.spark.sql.functions.to_date;
+import static org.apache.spark.sql.functions.to_timestamp;
+
+/**
+ * One leg of {@code ./pipeline bench stream}: drains the topic with {@code available-now} and prints one JSON line with
+ * the records read and the seconds from the first query's start to the last one's end (Spark's start-up excluded).
+ *
+ * <ul>
+ *   <li>{@code passthrough}: Kafka to Parquet, the raw value only: the ceiling;</li>
+ *   <li>{@code naive}: one query, {@code from_json} then a filter and derived columns, as most examples write it;</li>
+ *   <li>{@code full}: this job, every table (ingest, aggregates, alerts).</li>
+ * </ul>
+ * Usage: {@code StreamBenchmark passthrough|naive|full [the job's flags]}
+ */
+public final class StreamBenchmark
+{
+    private StreamBenchmark() {}
+
+    public static void main(String[] arguments)
+            throws Exception
+    {
+        // The mode is the one bare word among the job's flags (./pipeline puts --config first).
+        List<String> flags = new ArrayList<>(Arrays.asList(arguments));
+        String mode = flags.stream().filter(List.of("passthrough", "naive", "full")::contains).findFirst().orElse(null);
+        if (mode == null) {
+            System.err.println("usage: StreamBenchmark passthrough|naive|full [the streaming job's flags]");
+            System.exit(2);
+        }
+        flags.remove(mode);
+        flags.addAll(List.of("--trigger", JobSettings.AVAILABLE_NOW));
+        JobSettings settings = JobSettings.load(flags, Map.of());
+        SparkSession spark = SparkSession.builder()
+                .appName("sensor-pipeline-bench-" + mode)
+                .config("spark.sql.shuffle.partitions", Integer.toString(settings.shufflePartitions()))
+                .config("spark.sql.session.timeZone", "UTC")
+                .getOrCreate();
+        long records = 0;
+        long start = System.nanoTime();
+        long end;
+        if (mode.equals("full")) {
+            new StreamingJob(spark, settings).run();
+            end = System.nanoTime();
+            // Counted after the clock stops: the job read exactly the topic (verify checks that elsewhere).
+            records = spark.read().format("kafka").option("subscribe", settings.topic()).options(settings.kafkaOptions()).load().count();
+        }
+        else {
+            Dataset<Row> kafka = KafkaSource.read(spark, settings);
+            Dataset<Row> output = mode.equals("passthrough") ? kafka.select(col("value")) : naive(kafka);
+            StreamingQuery query = output.writeStream()
+                    .format("parquet")
+                    .option("path", settings.tablePath("bench_" + mode))
+                    .option("checkpointLocation", settings.checkpointPath("bench_" + mode))
+                    .trigger(Trigger.AvailableNow())
+                    .start();
+            query.awaitTermination();
+            end = System.nanoTime();
+            for (StreamingQueryProgress progress : query.recentProgress()) {
+                records += progress.numInputRows();
+            }
+        }
+        double seconds = (end - start) / 1e9;
+        System.out.printf(Locale.ROOT, "{\"mode\":\"%s\",\"records\":%d,\"seconds\":%.3f,\"recordsPerSecond\":%.1f}%n",
+                mode, records, seconds, records / seconds);
+        spark.stop();
+    }
+
+    /** The usual example: parse, filter on a few fields, derive columns; the filter makes Spark parse once per field. */
+    private static Dataset<Row> naive(Dataset<Row> kafka)
+    {
+        StructType schema = new StructType();
+        for (StructField field : Parsing.EVENT_SCHEMA.fields()) {
+            if (!field.name().equals("_corrupt_record")) {
+                schema = schema.add(field);
+            }
+        }
+        return kafka.select(from_json(col("value").cast("string"), schema).as("event"))
+                .select("event.*")
+                .where(col("eventId").isNotNull().and(col("sensorId").isNotNull()).and(col("value").isNotNull()).and(col("timestamp").isNotNull()))
+                .withColumn("timestamp", to_timestamp(col("timestamp")))
+                .withColumn("event_date", to_date(col("timestamp")))
+                .withColumn("event_hour", hour(col("timestamp")))
+                .withColumn("value", col("value").cast(DataTypes.DoubleType));
+    }
+}
