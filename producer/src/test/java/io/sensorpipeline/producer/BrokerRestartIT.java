@@ -6,17 +6,14 @@ import io.sensorpipeline.common.DataFiles;
 import io.sensorpipeline.common.EventStream;
 import io.sensorpipeline.common.FaultPlan;
 import io.sensorpipeline.common.FleetSimulator;
-import io.sensorpipeline.localstack.KafkaBroker;
+import io.sensorpipeline.localstack.KafkaBrokerExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -34,25 +31,9 @@ class BrokerRestartIT
     private static final int EVENTS = 150_000;
     private static final Instant START = Instant.parse("2026-11-24T10:00:00Z");
 
-    @TempDir
-    static Path directory;
-    private static KafkaBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("readings", 2));
 
-    @BeforeAll
-    static void startBroker()
-    {
-        broker = KafkaBroker.onFreePorts(directory.resolve("kafka"));
-        broker.start();
-        broker.createTopic("readings", 2);
-    }
-
-    @AfterAll
-    static void stopBroker()
-    {
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     @Test
     void everyEventIdIsInTheTopicExactlyOnceAfterABrokerCrash()
@@ -60,17 +41,17 @@ class BrokerRestartIT
     {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         CompletableFuture<Integer> producer = CompletableFuture.supplyAsync(() -> SensorProducer.run(List.of(
-                "--bootstrap-servers", broker.bootstrapServers(), "--topic", "readings",
+                "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "readings",
                 "--rate", "15000", "--count", Integer.toString(EVENTS),
                 "--seed", "13", "--start-time", START.toString(), "--sensor-interval", "1s", "--progress-interval", "1s"),
                 Map.of(), new PrintStream(out, true, StandardCharsets.UTF_8), System.err, new AtomicBoolean()));
 
         waitUntilSomethingWasSent();
         Thread.sleep(2_000);
-        broker.kill();
-        assertThat(broker.isRunning()).isFalse();
+        kafka.broker().kill();
+        assertThat(kafka.broker().isRunning()).isFalse();
         Thread.sleep(2_000);
-        broker.start();
+        kafka.broker().start();
 
         assertThat(producer.get(3, TimeUnit.MINUTES)).isZero();
         JsonNode summary = new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
@@ -78,7 +59,7 @@ class BrokerRestartIT
         assertThat(summary.get("eventsFailed").asLong()).isZero();
         assertThat(summary.get("retries").asLong()).as("the client retried what the dead broker never acknowledged").isPositive();
 
-        List<ConsumerRecord<byte[], byte[]>> records = TopicReader.readAll(broker.bootstrapServers(), "readings");
+        List<ConsumerRecord<byte[], byte[]>> records = TopicReader.readAll(kafka.bootstrapServers(), "readings");
         Map<String, Integer> seen = new HashMap<>();
         ObjectMapper json = new ObjectMapper();
         for (ConsumerRecord<byte[], byte[]> record : records) {
@@ -98,7 +79,7 @@ class BrokerRestartIT
         // The producer prints nothing on stdout until the end: wait for the topic to fill instead.
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
-            if (!TopicReader.readAll(broker.bootstrapServers(), "readings").isEmpty()) {
+            if (!TopicReader.readAll(kafka.bootstrapServers(), "readings").isEmpty()) {
                 return;
             }
             Thread.sleep(200);

@@ -1,12 +1,11 @@
 package io.sensorpipeline.job;
 
-import io.sensorpipeline.localstack.KafkaBroker;
+import io.sensorpipeline.localstack.KafkaBrokerExtension;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -27,33 +26,19 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class CrashRecoveryIT
 {
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1));
+
     @TempDir
     static Path directory;
-    private static KafkaBroker broker;
 
-    @BeforeAll
-    static void startBroker()
-    {
-        broker = KafkaBroker.onFreePorts(directory.resolve("kafka"));
-        broker.start();
-        broker.createTopic("sensor-readings", 2);
-        broker.createTopic("sensor-alerts", 1);
-    }
-
-    @AfterAll
-    static void stopBroker()
-    {
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     @Test
     void killedTwiceMidStreamEveryTableIsCompleteAndExact()
             throws Exception
     {
         Process producer = new ProcessBuilder(java(), "-Xmx256m", "-jar", Path.of("..", "producer", "target", "producer.jar").toString(),
-                "--bootstrap-servers", broker.bootstrapServers(), "--topic", "sensor-readings", "--rate", "3000", "--duration", "40s",
+                "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "sensor-readings", "--rate", "3000", "--duration", "40s",
                 "--malformed-ratio", "0.02", "--duplicate-ratio", "0.01", "--late-ratio", "0.01")
                 .redirectOutput(directory.resolve("producer.out").toFile())
                 .redirectError(directory.resolve("producer.err").toFile())
@@ -120,7 +105,7 @@ class CrashRecoveryIT
 
     private static List<String> arguments()
     {
-        return List.of("--kafka.bootstrap.servers", broker.bootstrapServers(), "--lake-root", directory.resolve("lake").toString(),
+        return List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(), "--lake-root", directory.resolve("lake").toString(),
                 "--checkpoint-root", directory.resolve("checkpoints").toString(), "--sensors-file", "../data/sensors.csv", "--shuffle-partitions", "2");
     }
 

@@ -4,14 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sensorpipeline.common.FaultKind;
 import io.sensorpipeline.common.RejectReason;
-import io.sensorpipeline.localstack.KafkaBroker;
+import io.sensorpipeline.localstack.KafkaBrokerExtension;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.streaming.StateOperatorProgress;
 import org.apache.spark.sql.streaming.StreamingQueryListener;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -33,26 +32,12 @@ class IngestIT
 {
     private static final int EVENTS = 30_000;
 
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1));
+
     @TempDir
     static Path directory;
-    private static KafkaBroker broker;
 
-    @BeforeAll
-    static void startBroker()
-    {
-        broker = KafkaBroker.onFreePorts(directory.resolve("kafka"));
-        broker.start();
-        broker.createTopic("sensor-readings", 2);
-        broker.createTopic("sensor-alerts", 1);
-    }
-
-    @AfterAll
-    static void stopBroker()
-    {
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     @Test
     void everyRecordEndsInOneTableOrIsCountedAsDropped()
@@ -88,7 +73,7 @@ class IngestIT
         Path lake = directory.resolve("lake");
         JobSettings settings;
         try {
-            settings = JobSettings.load(List.of("--kafka.bootstrap.servers", broker.bootstrapServers(), "--trigger", "available-now",
+            settings = JobSettings.load(List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(), "--trigger", "available-now",
                     "--lake-root", lake.toString(), "--checkpoint-root", directory.resolve("checkpoints").toString(),
                     "--sensors-file", "../data/sensors.csv", "--max-offsets-per-trigger", "4000"), Map.of());
             new StreamingJob(spark, settings).run();
@@ -142,7 +127,7 @@ class IngestIT
         long alertRows = spark.read().parquet(lake.resolve("alerts").toString()).count();
         assertThat(outOfBand).isPositive();
         assertThat(spark.read().parquet(lake.resolve("alerts").toString()).where(col("rule").equalTo("OUT_OF_BAND")).count()).isEqualTo(outOfBand);
-        long onTopic = spark.read().format("kafka").option("kafka.bootstrap.servers", broker.bootstrapServers()).option("subscribe", "sensor-alerts")
+        long onTopic = spark.read().format("kafka").option("kafka.bootstrap.servers", kafka.bootstrapServers()).option("subscribe", "sensor-alerts")
                 .option("startingOffsets", "earliest").option("endingOffsets", "latest").load().count();
         assertThat(onTopic).isEqualTo(alertRows);
         // Aggregates were written from processed_data.
@@ -155,7 +140,7 @@ class IngestIT
         Path jar = Path.of("..", "producer", "target", "producer.jar");
         assertThat(jar).as("the producer is built before the streaming job").exists();
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-jar", jar.toString(), "--bootstrap-servers", broker.bootstrapServers(), "--topic", "sensor-readings"));
+                "-Xmx256m", "-jar", jar.toString(), "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "sensor-readings"));
         command.addAll(List.of(flags));
         Path out = directory.resolve("producer.out");
         Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(directory.resolve("producer.err").toFile()).start();

@@ -1,10 +1,9 @@
 package io.sensorpipeline.job;
 
-import io.sensorpipeline.localstack.KafkaBroker;
+import io.sensorpipeline.localstack.KafkaBrokerExtension;
 import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -30,33 +29,19 @@ class SparkSubmitIT
     private static final List<String> SHADED = List.of("spark-sql-kafka", "spark-token-provider-kafka", "kafka-clients", "commons-pool2",
             "/common/", "common-0.1.0");
 
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1));
+
     @TempDir
     static Path directory;
-    private static KafkaBroker broker;
 
-    @BeforeAll
-    static void startBroker()
-    {
-        broker = KafkaBroker.onFreePorts(directory.resolve("kafka"));
-        broker.start();
-        broker.createTopic("sensor-readings", 2);
-        broker.createTopic("sensor-alerts", 1);
-    }
-
-    @AfterAll
-    static void stopBroker()
-    {
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     @Test
     void theShadedJarRunsUnderSparkSubmit()
             throws Exception
     {
         Process producer = new ProcessBuilder(java(), "-Xmx256m", "-jar", Path.of("..", "producer", "target", "producer.jar").toString(),
-                "--bootstrap-servers", broker.bootstrapServers(), "--topic", "sensor-readings", "--rate", "0", "--count", "5000",
+                "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "sensor-readings", "--rate", "0", "--count", "5000",
                 "--malformed-ratio", "0.02").redirectErrorStream(true).redirectOutput(directory.resolve("producer.log").toFile()).start();
         assertThat(producer.waitFor(2, TimeUnit.MINUTES)).isTrue();
         assertThat(producer.exitValue()).isZero();
@@ -95,7 +80,7 @@ class SparkSubmitIT
 
     private static List<String> arguments()
     {
-        return List.of("--kafka.bootstrap.servers", broker.bootstrapServers(), "--lake-root", directory.resolve("lake").toString(),
+        return List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(), "--lake-root", directory.resolve("lake").toString(),
                 "--checkpoint-root", directory.resolve("checkpoints").toString(), "--sensors-file", Path.of("..", "data", "sensors.csv").toAbsolutePath().toString());
     }
 
