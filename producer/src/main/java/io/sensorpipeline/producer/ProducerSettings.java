@@ -106,10 +106,8 @@ public record ProducerSettings(
         if (replay.isPresent() && !Files.isReadable(replay.get())) {
             throw settings.invalid("replay", replay.get().toString(), "no such readable file");
         }
-        Optional<Duration> duration = settings.optionalDuration("duration");
-        if (duration.isPresent() && duration.get().isZero()) {
-            throw settings.invalid("duration", settings.string("duration"), "expected a positive duration");
-        }
+        Optional<Duration> duration = settings.optionalString("duration")
+                .map(value -> settings.positiveDuration("duration", "expected a positive duration"));
         Optional<Duration> sensorInterval = settings.optionalDuration("sensor-interval");
         if (sensorInterval.isPresent() && sensorInterval.get().toMillis() < 1) {
             throw settings.invalid("sensor-interval", settings.string("sensor-interval"), "expected at least 1ms");
@@ -131,19 +129,11 @@ public record ProducerSettings(
                 sensorInterval,
                 new FaultPlan(malformed, duplicate, late, settings.whole("out-of-order-ms", 0, 86_400_000)),
                 replay,
-                positive(settings, "progress-interval"),
-                positive(settings, "startup-timeout"),
+                settings.positiveDuration("progress-interval", "expected a positive duration"),
+                settings.positiveDuration("startup-timeout", "expected a positive duration"),
                 settings.withPrefix(KAFKA_PREFIX));
     }
 
-    private static Duration positive(Settings settings, String key)
-    {
-        Duration value = settings.duration(key);
-        if (value.isZero()) {
-            throw settings.invalid(key, settings.string(key), "expected a positive duration");
-        }
-        return value;
-    }
 
     /** The reporting interval of each sensor: explicit, or chosen so that event time keeps pace with the clock. */
     public Duration effectiveSensorInterval()

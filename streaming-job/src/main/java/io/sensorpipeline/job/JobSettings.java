@@ -94,9 +94,9 @@ public record JobSettings(
         String trigger = settings.string("trigger");
         Optional<Duration> interval = trigger.toLowerCase(Locale.ROOT).equals(AVAILABLE_NOW)
                 ? Optional.empty()
-                : Optional.of(positive(settings, "trigger", "expected a duration such as 10s, or available-now"));
-        Duration sensorWindow = positive(settings, "sensor-window", "expected a positive duration");
-        Duration siteWindow = positive(settings, "site-window", "expected a positive duration");
+                : Optional.of(settings.positiveDuration("trigger", "expected a duration such as 10s, or available-now"));
+        Duration sensorWindow = settings.positiveDuration("sensor-window", "expected a positive duration");
+        Duration siteWindow = settings.positiveDuration("site-window", "expected a positive duration");
         if (siteWindow.toMillis() % sensorWindow.toMillis() != 0) {
             throw new SettingsException("invalid settings sensor-window=" + settings.string("sensor-window") + ", site-window="
                     + settings.string("site-window") + ": the site window must be a whole multiple of the sensor window");
@@ -133,15 +133,6 @@ public record JobSettings(
                 settings.integer("shuffle-partitions", 1, 10_000),
                 settings.bool("reset"),
                 kafkaOptions);
-    }
-
-    private static Duration positive(Settings settings, String key, String expectation)
-    {
-        Duration value = settings.duration(key);
-        if (value.isZero()) {
-            throw settings.invalid(key, settings.string(key), expectation);
-        }
-        return value;
     }
 
     /** The location of one table: {@code <lake-root>/<table>}. */

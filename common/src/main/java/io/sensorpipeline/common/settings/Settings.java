@@ -106,6 +106,16 @@ public final class Settings
         }
     }
 
+    /** A duration above zero; {@code expectation} is the message for zero, such as "expected a positive duration". */
+    public Duration positiveDuration(String key, String expectation)
+    {
+        Duration value = duration(key);
+        if (value.isZero()) {
+            throw invalid(key, string(key), expectation);
+        }
+        return value;
+    }
+
     public Optional<Duration> optionalDuration(String key)
     {
         return optionalString(key).map(value -> duration(key));
