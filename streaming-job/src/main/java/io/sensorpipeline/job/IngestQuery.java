@@ -5,6 +5,7 @@ import io.sensorpipeline.job.transform.DeadLetters;
 import io.sensorpipeline.job.transform.Enrichment;
 import io.sensorpipeline.job.transform.Parsing;
 import io.sensorpipeline.job.transform.Validation;
+import io.sensorpipeline.job.transform.WindowedAggregates;
 import org.apache.spark.api.java.function.VoidFunction2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -58,7 +59,7 @@ public final class IngestQuery
                 .withColumn("dedup_time", when(col("reason").isNull(), col("timestamp")).otherwise(col("kafka_timestamp")))
                 .withColumn("dedup_key", when(col("reason").isNull(), concat(lit("event:"), col("eventId")))
                         .otherwise(concat_ws(":", lit("record"), col("kafka_topic"), col("kafka_partition"), col("kafka_offset"))))
-                .withWatermark("dedup_time", settings.watermarkDelay().toMillis() + " milliseconds")
+                .withWatermark("dedup_time", WindowedAggregates.interval(settings.watermarkDelay()))
                 .dropDuplicatesWithinWatermark("dedup_key");
 
         TableSink processed = new TableSink(spark, PROCESSED_DATA, settings.tablePath(PROCESSED_DATA), List.of("event_date"));

@@ -41,7 +41,7 @@ public final class StreamingJob
     public static final String SITE_AGGREGATES = "site_aggregates";
 
     /** The columns of Spark's Kafka source. */
-    static final StructType KAFKA_RECORD = new StructType()
+    public static final StructType KAFKA_RECORD = new StructType()
             .add("key", DataTypes.BinaryType)
             .add("value", DataTypes.BinaryType)
             .add("topic", DataTypes.StringType)

@@ -77,7 +77,7 @@ public final class WindowedAggregates
     }
 
     /** A Spark interval string; milliseconds keep any duration exact. */
-    static String interval(Duration duration)
+    public static String interval(Duration duration)
     {
         return duration.toMillis() + " milliseconds";
     }

@@ -8,12 +8,12 @@ import io.sensorpipeline.common.RejectReason;
 import io.sensorpipeline.common.StreamRecord;
 import io.sensorpipeline.common.TestStreams;
 import io.sensorpipeline.job.SparkTestSession;
+import io.sensorpipeline.job.StreamingJob;
 import io.sensorpipeline.job.io.SensorMetadata;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 
@@ -35,14 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class ValidationTest
 {
-    /** The columns of Spark's Kafka source that the job reads. */
-    static final StructType KAFKA = new StructType()
-            .add("key", DataTypes.BinaryType)
-            .add("value", DataTypes.BinaryType)
-            .add("topic", DataTypes.StringType)
-            .add("partition", DataTypes.IntegerType)
-            .add("offset", DataTypes.LongType)
-            .add("timestamp", DataTypes.TimestampType);
+    private static final StructType KAFKA = StreamingJob.KAFKA_RECORD;
     private static final Instant INGEST = TestStreams.START.plus(Duration.ofMinutes(5));
 
     private final SparkSession spark = SparkTestSession.get();
@@ -139,6 +132,6 @@ class ValidationTest
 
     static Row kafkaRecord(byte[] key, byte[] value, long offset, Instant timestamp)
     {
-        return RowFactory.create(key, value, "sensor-readings", 0, offset, Timestamp.from(timestamp));
+        return RowFactory.create(key, value, "sensor-readings", 0, offset, Timestamp.from(timestamp), 0);
     }
 }
