@@ -37,12 +37,8 @@ class CrashRecoveryIT
     void killedTwiceMidStreamEveryTableIsCompleteAndExact()
             throws Exception
     {
-        Process producer = new ProcessBuilder(java(), "-Xmx256m", "-jar", Path.of("..", "producer", "target", "producer.jar").toString(),
-                "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "sensor-readings", "--rate", "3000", "--duration", "40s",
-                "--malformed-ratio", "0.02", "--duplicate-ratio", "0.01", "--late-ratio", "0.01")
-                .redirectOutput(directory.resolve("producer.out").toFile())
-                .redirectError(directory.resolve("producer.err").toFile())
-                .start();
+        Process producer = TestProcesses.startProducer(directory, kafka.bootstrapServers(), "--rate", "3000", "--duration", "40s",
+                "--malformed-ratio", "0.02", "--duplicate-ratio", "0.01", "--late-ratio", "0.01");
         for (int kill = 1; kill <= 2; kill++) {
             Process job = startJob("--trigger", "1s");
             // Let it commit a few batches, then kill it in the middle of whatever it is doing.
@@ -61,7 +57,7 @@ class CrashRecoveryIT
         JobSettings settings = settings();
         Verify.Accounting accounting = new Verify(spark, settings).run(System.out);
         assertThat(accounting.addsUp()).isTrue();
-        assertThat(accounting.records()).isEqualTo(Long.parseLong(Files.readString(directory.resolve("producer.out")).replaceAll(".*\"eventsSent\":(\\d+).*\\s*", "$1")));
+        assertThat(accounting.records()).isEqualTo(TestProcesses.summary(directory).get("eventsSent").asLong());
         assertThat(accounting.deadLetters()).isPositive();
         // Dead letters: no Kafka record twice. Aggregates and alerts: no window or alert twice.
         assertNoDuplicates(spark.read().parquet(settings.tablePath("dead_letters")), "partition", "offset");
@@ -81,8 +77,8 @@ class CrashRecoveryIT
             throws IOException
     {
         List<String> command = new ArrayList<>();
-        command.add(java());
-        command.addAll(Arrays.asList(Files.readString(Path.of("target", "classes", "io", "sensorpipeline", "job", "spark-jvm-flags.txt")).trim().split("\\s+")));
+        command.add(TestProcesses.java());
+        command.addAll(TestProcesses.sparkJvmFlags());
         command.addAll(List.of("-Xmx1g", "-Dspark.master=local[2]", "-Dspark.driver.bindAddress=127.0.0.1", "-Dspark.driver.host=127.0.0.1",
                 "-Dspark.ui.enabled=false", "-cp", System.getProperty("java.class.path"), StreamingJob.class.getName()));
         command.addAll(arguments());
@@ -114,8 +110,4 @@ class CrashRecoveryIT
         return JobSettings.load(arguments(), Map.of());
     }
 
-    private static String java()
-    {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    }
 }

@@ -1,7 +1,6 @@
 package io.sensorpipeline.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sensorpipeline.common.FaultKind;
 import io.sensorpipeline.common.RejectReason;
 import io.sensorpipeline.localstack.KafkaBrokerExtension;
@@ -13,14 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.apache.spark.sql.functions.col;
@@ -43,7 +38,7 @@ class IngestIT
     void everyRecordEndsInOneTableOrIsCountedAsDropped()
             throws Exception
     {
-        JsonNode summary = produce("--count", Integer.toString(EVENTS), "--rate", "0", "--seed", "3",
+        JsonNode summary = TestProcesses.produce(directory, kafka.bootstrapServers(), "--count", Integer.toString(EVENTS), "--rate", "0", "--seed", "3",
                 "--malformed-ratio", "0.05", "--duplicate-ratio", "0.02", "--late-ratio", "0.02", "--out-of-order-ms", "1000");
         assertThat(summary.get("eventsSent").asLong()).isEqualTo(EVENTS);
 
@@ -132,20 +127,5 @@ class IngestIT
         assertThat(onTopic).isEqualTo(alertRows);
         // Aggregates were written from processed_data.
         assertThat(spark.read().parquet(lake.resolve("sensor_aggregates").toString()).count()).isPositive();
-    }
-
-    private static JsonNode produce(String... flags)
-            throws IOException, InterruptedException
-    {
-        Path jar = Path.of("..", "producer", "target", "producer.jar");
-        assertThat(jar).as("the producer is built before the streaming job").exists();
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-jar", jar.toString(), "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "sensor-readings"));
-        command.addAll(List.of(flags));
-        Path out = directory.resolve("producer.out");
-        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(directory.resolve("producer.err").toFile()).start();
-        assertThat(process.waitFor(5, TimeUnit.MINUTES)).isTrue();
-        assertThat(process.exitValue()).as(Files.readString(directory.resolve("producer.err"))).isZero();
-        return new ObjectMapper().readTree(Files.readString(out));
     }
 }

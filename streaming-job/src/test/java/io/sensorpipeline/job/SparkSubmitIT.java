@@ -40,15 +40,11 @@ class SparkSubmitIT
     void theShadedJarRunsUnderSparkSubmit()
             throws Exception
     {
-        Process producer = new ProcessBuilder(java(), "-Xmx256m", "-jar", Path.of("..", "producer", "target", "producer.jar").toString(),
-                "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "sensor-readings", "--rate", "0", "--count", "5000",
-                "--malformed-ratio", "0.02").redirectErrorStream(true).redirectOutput(directory.resolve("producer.log").toFile()).start();
-        assertThat(producer.waitFor(2, TimeUnit.MINUTES)).isTrue();
-        assertThat(producer.exitValue()).isZero();
+        TestProcesses.produce(directory, kafka.bootstrapServers(), "--rate", "0", "--count", "5000", "--malformed-ratio", "0.02");
 
         List<String> command = new ArrayList<>();
-        command.add(java());
-        command.addAll(Arrays.asList(Files.readString(Path.of("target", "classes", "io", "sensorpipeline", "job", "spark-jvm-flags.txt")).trim().split("\\s+")));
+        command.add(TestProcesses.java());
+        command.addAll(TestProcesses.sparkJvmFlags());
         command.addAll(List.of("-Xmx1g", "-cp", sparkOnlyClasspath(), "org.apache.spark.deploy.SparkSubmit",
                 "--master", "local[2]",
                 "--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
@@ -91,8 +87,4 @@ class SparkSubmitIT
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 
-    private static String java()
-    {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    }
 }

@@ -1,0 +1,65 @@
+package io.sensorpipeline.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The JVMs the integration tests start: the producer jar, and Spark with the flags it needs on Java 17. */
+final class TestProcesses
+{
+    private static final Path PRODUCER_JAR = Path.of("..", "producer", "target", "producer.jar");
+
+    private TestProcesses() {}
+
+    static String java()
+    {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /** The --add-opens flags of the parent pom, as the build filtered them into the job's resources. */
+    static List<String> sparkJvmFlags()
+            throws IOException
+    {
+        return Arrays.asList(Files.readString(Path.of("target", "classes", "io", "sensorpipeline", "job", "spark-jvm-flags.txt")).trim().split("\\s+"));
+    }
+
+    /** Starts the producer on topic sensor-readings; its summary goes to producer.out in the directory. */
+    static Process startProducer(Path directory, String bootstrapServers, String... flags)
+            throws IOException
+    {
+        assertThat(PRODUCER_JAR).as("the producer is built before the streaming job").exists();
+        List<String> command = new ArrayList<>(List.of(java(), "-Xmx256m", "-jar", PRODUCER_JAR.toString(),
+                "--bootstrap-servers", bootstrapServers, "--topic", "sensor-readings"));
+        command.addAll(List.of(flags));
+        return new ProcessBuilder(command)
+                .redirectOutput(directory.resolve("producer.out").toFile())
+                .redirectError(directory.resolve("producer.err").toFile())
+                .start();
+    }
+
+    /** Runs the producer to the end and returns its summary. */
+    static JsonNode produce(Path directory, String bootstrapServers, String... flags)
+            throws IOException, InterruptedException
+    {
+        Process producer = startProducer(directory, bootstrapServers, flags);
+        assertThat(producer.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        assertThat(producer.exitValue()).as(Files.readString(directory.resolve("producer.err"))).isZero();
+        return summary(directory);
+    }
+
+    /** The summary a finished producer printed. */
+    static JsonNode summary(Path directory)
+            throws IOException
+    {
+        return new ObjectMapper().readTree(Files.readString(directory.resolve("producer.out")));
+    }
+}
