@@ -7,6 +7,7 @@ import io.sensorpipeline.job.transform.Parsing;
 import io.sensorpipeline.job.transform.Validation;
 import io.sensorpipeline.job.transform.WindowedAggregates;
 import org.apache.spark.api.java.function.VoidFunction2;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -18,9 +19,7 @@ import java.util.concurrent.TimeoutException;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.concat;
-import static org.apache.spark.sql.functions.concat_ws;
-import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.when;
 
 /**
@@ -55,14 +54,15 @@ public final class IngestQuery
         // Readings are de-duplicated by eventId. Rejects pass through the same operator under a key no other record
         // has (their Kafka coordinates) and with their Kafka timestamp as event time: a reject's own timestamp may be
         // a month ahead, and would drag the watermark along and make every on-time reading late.
+        Column valid = col("reason").isNull();
         Dataset<Row> deduplicated = classified
-                .withColumn("dedup_time", when(col("reason").isNull(), col("timestamp")).otherwise(col("kafka_timestamp")))
-                .withColumn("dedup_key", when(col("reason").isNull(), concat(lit("event:"), col("eventId")))
-                        .otherwise(concat_ws(":", lit("record"), col("kafka_topic"), col("kafka_partition"), col("kafka_offset"))))
+                .select(slimColumns(valid))
+                .withColumn("dedup_time", when(valid, col("timestamp")).otherwise(col("kafka_timestamp")))
                 .withWatermark("dedup_time", WindowedAggregates.interval(settings.watermarkDelay()))
-                .dropDuplicatesWithinWatermark("dedup_key");
+                .dropDuplicatesWithinWatermark("dedup_event", "dedup_partition", "dedup_offset");
 
-        TableSink processed = new TableSink(spark, PROCESSED_DATA, settings.tablePath(PROCESSED_DATA), List.of("event_date"));
+        TableSink processed = new TableSink(spark, PROCESSED_DATA, settings.tablePath(PROCESSED_DATA), List.of("event_date"),
+                TableSink.withoutDictionary("eventId", "value", "raw_value", "timestamp", "ingest_delay_ms", "seq", "battery", "kafka_offset", "kafka_timestamp"));
         TableSink deadLetters = new TableSink(spark, DEAD_LETTERS, settings.tablePath(DEAD_LETTERS), List.of("event_date"));
         VoidFunction2<Dataset<Row>, Long> writeTables = (batch, batchId) -> {
             // Persisted: both tables come from one evaluation of the batch (one Kafka read, one parse, and the
@@ -82,6 +82,25 @@ public final class IngestQuery
                 .trigger(trigger(settings))
                 .foreachBatch(writeTables)
                 .start();
+    }
+
+    /**
+     * What the tables need and nothing more, so the shuffle before the de-duplication and the batch kept for the two
+     * writes carry small rows: a valid reading keeps its fields, a reject its raw payload and reason. The key is the
+     * eventId for a reading and the Kafka coordinates for a reject, each null in the other.
+     */
+    private static Column[] slimColumns(Column valid)
+    {
+        return new Column[] {
+                col("eventId"), col("sensorId"), col("type"), col("value"), col("unit"), col("timestamp"), col("seq"),
+                col("battery"), col("firmware"),
+                col("kafka_topic"), col("kafka_partition"), col("kafka_offset"), col("kafka_timestamp"),
+                col("reason"), col("detail"),
+                when(not(valid), col("payload")).as("payload"),
+                col("not_utf8"),
+                when(valid, col("eventId")).as("dedup_event"),
+                when(not(valid), col("kafka_partition")).as("dedup_partition"),
+                when(not(valid), col("kafka_offset")).as("dedup_offset")};
     }
 
     static Trigger trigger(JobSettings settings)

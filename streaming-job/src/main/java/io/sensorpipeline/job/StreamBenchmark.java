@@ -52,11 +52,7 @@ public final class StreamBenchmark
         flags.remove(mode);
         flags.addAll(List.of("--trigger", JobSettings.AVAILABLE_NOW));
         JobSettings settings = JobSettings.load(flags, Map.of());
-        SparkSession spark = SparkSession.builder()
-                .appName("sensor-pipeline-bench-" + mode)
-                .config("spark.sql.shuffle.partitions", Integer.toString(settings.shufflePartitions()))
-                .config("spark.sql.session.timeZone", "UTC")
-                .getOrCreate();
+        SparkSession spark = StreamingJob.session("sensor-pipeline-bench-" + mode, settings);
         long records = 0;
         long start = System.nanoTime();
         long end;

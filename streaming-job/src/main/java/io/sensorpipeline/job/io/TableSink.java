@@ -5,10 +5,12 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.execution.datasources.parquet.ParquetFileFormat;
 import org.apache.spark.sql.execution.streaming.FileStreamSink;
+import scala.Tuple2;
 import scala.collection.JavaConverters;
-import scala.collection.immutable.Map$;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import static java.util.Objects.requireNonNull;
 
@@ -28,6 +30,12 @@ public final class TableSink
 
     public TableSink(SparkSession spark, String name, String path, List<String> partitionColumns)
     {
+        this(spark, name, path, partitionColumns, Map.of());
+    }
+
+    /** @param options Parquet writer settings for this table's files, such as {@link #withoutDictionary} */
+    public TableSink(SparkSession spark, String name, String path, List<String> partitionColumns, Map<String, String> options)
+    {
         this.name = requireNonNull(name, "name is null");
         this.path = requireNonNull(path, "path is null");
         this.sink = new FileStreamSink(
@@ -35,7 +43,30 @@ public final class TableSink
                 path,
                 new ParquetFileFormat(),
                 JavaConverters.asScalaBuffer(List.copyOf(partitionColumns)).toSeq(),
-                Map$.MODULE$.empty());
+                scalaMap(options));
+    }
+
+    private static scala.collection.immutable.Map<String, String> scalaMap(Map<String, String> options)
+    {
+        scala.collection.immutable.Map<String, String> map = scala.collection.immutable.Map$.MODULE$.empty();
+        for (Map.Entry<String, String> option : options.entrySet()) {
+            map = map.$plus(new Tuple2<>(option.getKey(), option.getValue()));
+        }
+        return map;
+    }
+
+    /**
+     * Parquet writer options that turn dictionary encoding off for columns whose values are (nearly) all distinct, such
+     * as ids, timestamps and measurements: Parquet would build a dictionary for each, find it too big, and fall back to
+     * plain encoding after paying for the lookups.
+     */
+    public static Map<String, String> withoutDictionary(String... columns)
+    {
+        Map<String, String> options = new HashMap<>();
+        for (String column : columns) {
+            options.put("parquet.enable.dictionary#" + column, "false");
+        }
+        return options;
     }
 
     public String name()

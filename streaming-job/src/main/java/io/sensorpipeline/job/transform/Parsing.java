@@ -11,8 +11,7 @@ import java.util.Map;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.encode;
 import static org.apache.spark.sql.functions.from_json;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.try_to_timestamp;
+import static org.apache.spark.sql.functions.when;
 
 /**
  * Turns Kafka records into flat reading columns with exactly one {@code from_json} per record. The parse keeps what
@@ -37,8 +36,11 @@ public final class Parsing
             .add("firmware", DataTypes.StringType)
             .add("_corrupt_record", DataTypes.StringType);
 
-    /** ISO-8601 with an offset and up to nanoseconds; anything else (no offset, a space for T) is WRONG_TYPE. */
-    public static final String TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSSSSS]XXX";
+    /**
+     * ISO-8601 with an offset and up to nanoseconds; anything else (no offset, a space for T) is WRONG_TYPE. Text of
+     * this shape is then parsed by Spark's cast to timestamp, several times faster than a pattern-based parse.
+     */
+    public static final String TIMESTAMP_SHAPE = "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$";
 
     public static final String[] OUTPUT_COLUMNS = {
             "eventId", "sensorId", "type", "value", "unit", "timestamp_text", "timestamp", "seq", "battery", "firmware",
@@ -70,7 +72,7 @@ public final class Parsing
                 col("event.value").as("value"),
                 col("event.unit").as("unit"),
                 col("event.timestamp").as("timestamp_text"),
-                try_to_timestamp(col("event.timestamp"), lit(TIMESTAMP_FORMAT)).as("timestamp"),
+                when(col("event.timestamp").rlike(TIMESTAMP_SHAPE), col("event.timestamp").cast(DataTypes.TimestampType)).as("timestamp"),
                 col("event.seq").as("seq"),
                 col("event.battery").as("battery"),
                 col("event.firmware").as("firmware"),

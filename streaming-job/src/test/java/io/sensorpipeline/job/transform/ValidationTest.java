@@ -25,6 +25,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -93,6 +94,36 @@ class ValidationTest
         assertThat(reasonAndDetail(rows.get(6L))).isEqualTo("OUT_OF_RANGE: value 190.0 F is outside the physical range of temperature");
         assertThat(reasonAndDetail(rows.get(7L))).isEqualTo("MALFORMED_JSON: empty payload");
         assertThat(rows.get(8L).<String>getAs("reason")).isEqualTo("MALFORMED_JSON");
+    }
+
+    @Test
+    void timestampsAreIsoInstantsWithAnOffset()
+    {
+        Map<String, String> cases = new LinkedHashMap<>();
+        cases.put("2026-11-24T10:00:00Z", "2026-11-24T10:00:00Z");
+        cases.put("2026-11-24T11:30:00+01:30", "2026-11-24T10:00:00Z");
+        cases.put("2026-11-24T10:00:00.5-02:00", "2026-11-24T12:00:00.500Z");
+        cases.put("2026-11-24T10:00:00.123456789Z", "2026-11-24T10:00:00.123456Z");
+        cases.put("2026-11-24T10:00:00", null);
+        cases.put("2026-11-24 10:00:00Z", null);
+        cases.put("2026-11-24", null);
+        cases.put("2026-02-30T10:00:00Z", null);
+        cases.put("2026-11-24T24:00:00Z", null);
+        cases.put("2026-11-24T10:00:00.1234567890Z", null);
+        cases.put(" 2026-11-24T10:00:00Z", null);
+        List<Row> records = new ArrayList<>();
+        List<String> texts = new ArrayList<>(cases.keySet());
+        for (int offset = 0; offset < texts.size(); offset++) {
+            records.add(record(offset, "{\"timestamp\":\"" + texts.get(offset) + "\"}"));
+        }
+        Map<Long, String> parsed = new HashMap<>();
+        for (Row row : Parsing.parse(spark.createDataFrame(records, KAFKA)).collectAsList()) {
+            Timestamp timestamp = row.getAs("timestamp");
+            parsed.put(row.<Long>getAs("kafka_offset"), timestamp == null ? null : timestamp.toInstant().toString());
+        }
+        for (int offset = 0; offset < texts.size(); offset++) {
+            assertThat(parsed.get((long) offset)).as(texts.get(offset)).isEqualTo(cases.get(texts.get(offset)));
+        }
     }
 
     @Test
