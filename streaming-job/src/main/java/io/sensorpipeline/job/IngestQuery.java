@@ -3,8 +3,7 @@ package io.sensorpipeline.job;
 import io.sensorpipeline.job.io.TableSink;
 import io.sensorpipeline.job.transform.DeadLetters;
 import io.sensorpipeline.job.transform.Enrichment;
-import io.sensorpipeline.job.transform.Parsing;
-import io.sensorpipeline.job.transform.Validation;
+import io.sensorpipeline.job.transform.Decoding;
 import io.sensorpipeline.job.transform.WindowedAggregates;
 import org.apache.spark.api.java.function.VoidFunction2;
 import org.apache.spark.sql.Column;
@@ -36,27 +35,29 @@ public final class IngestQuery
 
     private final SparkSession spark;
     private final JobSettings settings;
-    private final Validation validation;
+    private final Decoding decoding;
     private final Enrichment enrichment;
 
-    public IngestQuery(SparkSession spark, JobSettings settings, Dataset<Row> sensors)
+    public IngestQuery(SparkSession spark, JobSettings settings, Decoding decoding, Enrichment enrichment)
     {
         this.spark = requireNonNull(spark, "spark is null");
         this.settings = requireNonNull(settings, "settings is null");
-        this.validation = new Validation(sensors, settings.futureTolerance());
-        this.enrichment = new Enrichment(sensors);
+        this.decoding = requireNonNull(decoding, "decoding is null");
+        this.enrichment = requireNonNull(enrichment, "enrichment is null");
     }
 
     public StreamingQuery start(Dataset<Row> kafkaRecords)
             throws TimeoutException
     {
-        Dataset<Row> classified = validation.classify(Parsing.parse(kafkaRecords));
+        Dataset<Row> classified = decoding.decode(kafkaRecords);
         // Readings are de-duplicated by eventId. Rejects pass through the same operator under a key no other record
-        // has (their Kafka coordinates) and with their Kafka timestamp as event time: a reject's own timestamp may be
+        // has (their Kafka coordinates, with a null eventId) and with their Kafka timestamp as event time: a reject's own timestamp may be
         // a month ahead, and would drag the watermark along and make every on-time reading late.
         Column valid = col("reason").isNull();
         Dataset<Row> deduplicated = classified
-                .select(slimColumns(valid))
+                .withColumn("dedup_event", when(valid, col("eventId")))
+                .withColumn("dedup_partition", when(not(valid), col("kafka_partition")))
+                .withColumn("dedup_offset", when(not(valid), col("kafka_offset")))
                 .withColumn("dedup_time", when(valid, col("timestamp")).otherwise(col("kafka_timestamp")))
                 .withWatermark("dedup_time", WindowedAggregates.interval(settings.watermarkDelay()))
                 .dropDuplicatesWithinWatermark("dedup_event", "dedup_partition", "dedup_offset");
@@ -82,25 +83,6 @@ public final class IngestQuery
                 .trigger(trigger(settings))
                 .foreachBatch(writeTables)
                 .start();
-    }
-
-    /**
-     * What the tables need and nothing more, so the shuffle before the de-duplication and the batch kept for the two
-     * writes carry small rows: a valid reading keeps its fields, a reject its raw payload and reason. The key is the
-     * eventId for a reading and the Kafka coordinates for a reject, each null in the other.
-     */
-    private static Column[] slimColumns(Column valid)
-    {
-        return new Column[] {
-                col("eventId"), col("sensorId"), col("type"), col("value"), col("unit"), col("timestamp"), col("seq"),
-                col("battery"), col("firmware"),
-                col("kafka_topic"), col("kafka_partition"), col("kafka_offset"), col("kafka_timestamp"),
-                col("reason"), col("detail"),
-                when(not(valid), col("payload")).as("payload"),
-                col("not_utf8"),
-                when(valid, col("eventId")).as("dedup_event"),
-                when(not(valid), col("kafka_partition")).as("dedup_partition"),
-                when(not(valid), col("kafka_offset")).as("dedup_offset")};
     }
 
     static Trigger trigger(JobSettings settings)

@@ -50,7 +50,7 @@ public record JobSettings(
             Setting.of("kafka.bootstrap.servers", "127.0.0.1:9092", "HOSTS", "Kafka bootstrap servers; any other kafka.* key is passed to Spark's Kafka source as it is"),
             Setting.of("topic", "sensor-readings", "NAME", "topic of the sensor readings"),
             Setting.of("starting-offsets", "earliest", "OFFSETS", "where a new query starts: earliest, latest, or Spark's JSON form; a restart continues from the checkpoint"),
-            Setting.of("max-offsets-per-trigger", "", "N", "cap on records per micro-batch (default: no cap)"),
+            Setting.of("max-offsets-per-trigger", "500000", "N", "cap on records per micro-batch, which bounds a batch's memory when the job catches up on a backlog; empty for no cap"),
             Setting.of("fail-on-data-loss", "true", "BOOL", "stop when offsets were deleted before being read, instead of skipping them"),
             Setting.of("lake-root", "output/lake", "URI", "where the tables go: a path, file:, hdfs: or s3a: URI; each table is <lake-root>/<table>"),
             Setting.of("checkpoint-root", "output/checkpoints", "URI", "where the checkpoints go; each query's is <checkpoint-root>/<table>"),

@@ -4,9 +4,8 @@ import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.KafkaSource;
 import io.sensorpipeline.job.io.SensorMetadata;
+import io.sensorpipeline.job.transform.Decoding;
 import io.sensorpipeline.job.transform.Enrichment;
-import io.sensorpipeline.job.transform.Parsing;
-import io.sensorpipeline.job.transform.Validation;
 import io.sensorpipeline.job.transform.WindowedAggregates;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
@@ -132,14 +131,14 @@ public final class StreamingJob
 
         Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile()).cache();
         // The schemas the tables have, derived from the transforms themselves so they cannot drift.
-        StructType processedSchema = new Enrichment(sensors)
-                .apply(new Validation(sensors, settings.futureTolerance()).classify(Parsing.parse(spark.createDataFrame(List.of(), KAFKA_RECORD))))
-                .schema();
+        Decoding decoding = new Decoding(sensors, settings.futureTolerance());
+        Enrichment enrichment = new Enrichment(sensors);
+        StructType processedSchema = enrichment.apply(decoding.decode(spark.createDataFrame(List.of(), KAFKA_RECORD))).schema();
         WindowedAggregates aggregates = new WindowedAggregates(settings.watermarkDelay());
         StructType sensorAggregatesSchema = aggregates.perSensor(spark.createDataFrame(List.of(), processedSchema), settings.sensorWindow()).schema();
 
         List<Starter> stages = List.of(
-                () -> new IngestQuery(spark, settings, sensors).start(KafkaSource.read(spark, settings)),
+                () -> new IngestQuery(spark, settings, decoding, enrichment).start(KafkaSource.read(spark, settings)),
                 () -> writeAppend(SENSOR_AGGREGATES, aggregates.perSensor(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.sensorWindow())),
                 () -> writeAppend(SITE_AGGREGATES, aggregates.perSite(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.siteWindow())),
                 () -> new AlertsQuery(spark, settings).start(readTable(IngestQuery.PROCESSED_DATA, processedSchema),

@@ -3,8 +3,7 @@ package io.sensorpipeline.job;
 import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.SensorMetadata;
-import io.sensorpipeline.job.transform.Parsing;
-import io.sensorpipeline.job.transform.Validation;
+import io.sensorpipeline.job.transform.Decoding;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -77,8 +76,8 @@ public final class Verify
                 .option("endingOffsets", "latest")
                 .options(settings.kafkaOptions())
                 .load();
-        Dataset<Row> classified = new Validation(SensorMetadata.read(spark, settings.sensorsFile()), settings.futureTolerance())
-                .classify(Parsing.parse(topic))
+        Dataset<Row> classified = new Decoding(SensorMetadata.read(spark, settings.sensorsFile()), settings.futureTolerance())
+                .decode(topic)
                 .select("eventId", "reason")
                 .cache();
         try {

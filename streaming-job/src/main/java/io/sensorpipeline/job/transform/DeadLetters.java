@@ -1,15 +1,11 @@
 package io.sensorpipeline.job.transform;
 
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
-import static org.apache.spark.sql.functions.base64;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.current_timestamp;
-import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.to_date;
-import static org.apache.spark.sql.functions.when;
 
 /**
  * The {@code dead_letters} rows of rejected records: the payload as it came (text, or base64 when its bytes are not
@@ -19,13 +15,12 @@ public final class DeadLetters
 {
     private DeadLetters() {}
 
-    /** @param rejected {@link Validation#classify} output whose reason is not null */
+    /** @param rejected {@link Decoding#decode} output whose reason is not null */
     public static Dataset<Row> from(Dataset<Row> rejected)
     {
-        Column base64Encoded = col("not_utf8").and(col("payload").isNotNull());
         return rejected.select(
-                when(base64Encoded, base64(col("payload"))).otherwise(col("payload").cast("string")).as("payload"),
-                when(col("payload").isNull(), lit("null")).when(base64Encoded, lit("base64")).otherwise(lit("utf-8")).as("payload_encoding"),
+                col("payload"),
+                col("payload_encoding"),
                 col("kafka_topic").as("topic"),
                 col("kafka_partition").as("partition"),
                 col("kafka_offset").as("offset"),

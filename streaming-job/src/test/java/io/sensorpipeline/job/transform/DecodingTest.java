@@ -23,9 +23,9 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.EnumSet;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -34,7 +34,7 @@ import java.util.Set;
 import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 
-class ValidationTest
+class DecodingTest
 {
     private static final StructType KAFKA = StreamingJob.KAFKA_RECORD;
     private static final Instant INGEST = TestStreams.START.plus(Duration.ofMinutes(5));
@@ -85,10 +85,10 @@ class ValidationTest
                 kafkaRecord(null, null, 8, INGEST));
         Map<Long, Row> rows = classify(records);
 
-        assertThat(reasonAndDetail(rows.get(0L))).isEqualTo("WRONG_TYPE: 'value' is not a number");
+        assertThat(reasonAndDetail(rows.get(0L))).isEqualTo("WRONG_TYPE: 'value' is a string, not a number");
         assertThat(reasonAndDetail(rows.get(1L))).isEqualTo("MISSING_FIELD: missing required field: value");
         assertThat(reasonAndDetail(rows.get(2L))).isEqualTo("WRONG_TYPE: 'timestamp' is not an ISO-8601 instant with an offset: 2026-11-24 10:00:00");
-        assertThat(reasonAndDetail(rows.get(3L))).as("a quoted number is not a number").isEqualTo("WRONG_TYPE: 'value' is not a number");
+        assertThat(reasonAndDetail(rows.get(3L))).as("a quoted number is not a number").isEqualTo("WRONG_TYPE: 'value' is a string, not a number");
         assertThat(reasonAndDetail(rows.get(4L))).startsWith("FUTURE_TIMESTAMP: timestamp 2026-11-30T10:00:00Z is more than PT1H ahead");
         assertThat(rows.get(5L).<String>getAs("reason")).as("150 °F is 65.6 °C, in range").isNull();
         assertThat(reasonAndDetail(rows.get(6L))).isEqualTo("OUT_OF_RANGE: value 190.0 F is outside the physical range of temperature");
@@ -97,58 +97,53 @@ class ValidationTest
     }
 
     @Test
-    void timestampsAreIsoInstantsWithAnOffset()
+    void theKafkaValueIsDecodedOnceInOnePass()
     {
-        Map<String, String> cases = new LinkedHashMap<>();
-        cases.put("2026-11-24T10:00:00Z", "2026-11-24T10:00:00Z");
-        cases.put("2026-11-24T11:30:00+01:30", "2026-11-24T10:00:00Z");
-        cases.put("2026-11-24T10:00:00.5-02:00", "2026-11-24T12:00:00.500Z");
-        cases.put("2026-11-24T10:00:00.123456789Z", "2026-11-24T10:00:00.123456Z");
-        cases.put("2026-11-24T10:00:00", null);
-        cases.put("2026-11-24 10:00:00Z", null);
-        cases.put("2026-11-24", null);
-        cases.put("2026-02-30T10:00:00Z", null);
-        cases.put("2026-11-24T24:00:00Z", null);
-        cases.put("2026-11-24T10:00:00.1234567890Z", null);
-        cases.put(" 2026-11-24T10:00:00Z", null);
-        List<Row> records = new ArrayList<>();
-        List<String> texts = new ArrayList<>(cases.keySet());
-        for (int offset = 0; offset < texts.size(); offset++) {
-            records.add(record(offset, "{\"timestamp\":\"" + texts.get(offset) + "\"}"));
-        }
-        Map<Long, String> parsed = new HashMap<>();
-        for (Row row : Parsing.parse(spark.createDataFrame(records, KAFKA)).collectAsList()) {
-            Timestamp timestamp = row.getAs("timestamp");
-            parsed.put(row.<Long>getAs("kafka_offset"), timestamp == null ? null : timestamp.toInstant().toString());
-        }
-        for (int offset = 0; offset < texts.size(); offset++) {
-            assertThat(parsed.get((long) offset)).as(texts.get(offset)).isEqualTo(cases.get(texts.get(offset)));
-        }
+        // A shuffle in front keeps the optimizer from evaluating a local relation while planning.
+        Dataset<Row> kafka = spark.createDataFrame(List.of(record(0, "{}")), KAFKA).repartition(2);
+        String plan = decoding().decode(kafka).select(col("reason"), col("detail"), col("value")).queryExecution().executedPlan().toString();
+        assertThat(plan.split("MapPartitions", -1).length - 1).as(plan).isEqualTo(1);
+        assertThat(plan).as(plan).doesNotContain("from_json");
     }
 
     @Test
-    void theKafkaValueIsParsedOnce()
+    void rejectsKeepTheirPayloadAndValidReadingsDoNot()
     {
-        // A shuffle in front keeps the optimizer from evaluating the parse of a local relation while planning.
-        Dataset<Row> kafka = spark.createDataFrame(List.of(record(0, "{}")), KAFKA).repartition(2);
-        Dataset<Row> classified = validation().classify(Parsing.parse(kafka));
-        String plan = classified.select(col("reason"), col("detail"), col("value")).queryExecution().executedPlan().toString();
-        assertThat(plan.split("from_json\\(", -1).length - 1).as(plan).isEqualTo(1);
+        byte[] notUtf8 = {'{', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
+        Map<Long, Row> rows = classify(List.of(
+                record(0, "not json"),
+                kafkaRecord(null, notUtf8, 1, INGEST),
+                kafkaRecord(null, null, 2, INGEST),
+                record(3, "{\"eventId\":\"e\",\"sensorId\":\"sensor-00001\",\"type\":\"Temperature\",\"value\":21.5,\"timestamp\":\"2026-11-24T10:00:00Z\"}")));
+
+        assertThat(payload(rows.get(0L))).isEqualTo("utf-8 not json");
+        assertThat(payload(rows.get(1L))).isEqualTo("base64 " + Base64.getEncoder().encodeToString(notUtf8));
+        assertThat(payload(rows.get(2L))).isEqualTo("null null");
+        assertThat(payload(rows.get(3L))).isEqualTo("null null");
+        assertThat(rows.get(3L).<String>getAs("type")).as("types are stored by their wire name").isEqualTo("temperature");
+        assertThat(rows.get(3L).<Timestamp>getAs("timestamp").toInstant()).isEqualTo(Instant.parse("2026-11-24T10:00:00Z"));
+        assertThat(rows.get(3L).<Timestamp>getAs("kafka_timestamp").toInstant()).isEqualTo(INGEST);
+        assertThat(rows.get(3L).<String>getAs("kafka_topic")).isEqualTo("sensor-readings");
     }
 
     private Map<Long, Row> classify(List<Row> records)
     {
         Map<Long, Row> byOffset = new HashMap<>();
-        for (Row row : validation().classify(Parsing.parse(spark.createDataFrame(records, KAFKA))).collectAsList()) {
+        for (Row row : decoding().decode(spark.createDataFrame(records, KAFKA)).collectAsList()) {
             byOffset.put(row.<Long>getAs("kafka_offset"), row);
         }
         assertThat(byOffset).hasSize(records.size());
         return byOffset;
     }
 
-    private Validation validation()
+    private Decoding decoding()
     {
-        return new Validation(SensorMetadata.read(spark, Path.of("..", "data", "sensors.csv").toString()), ReferenceValidator.FUTURE_TOLERANCE);
+        return new Decoding(SensorMetadata.read(spark, Path.of("..", "data", "sensors.csv").toString()), ReferenceValidator.FUTURE_TOLERANCE);
+    }
+
+    private static String payload(Row row)
+    {
+        return row.<String>getAs("payload_encoding") + " " + row.<String>getAs("payload");
     }
 
     private static String reasonAndDetail(Row row)
