@@ -13,6 +13,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.streaming.Trigger;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
 
@@ -49,18 +50,7 @@ public final class IngestQuery
     public StreamingQuery start(Dataset<Row> kafkaRecords)
             throws TimeoutException
     {
-        Dataset<Row> classified = decoding.decode(kafkaRecords);
-        // Readings are de-duplicated by eventId. Rejects pass through the same operator under a key no other record
-        // has (their Kafka coordinates, with a null eventId) and with their Kafka timestamp as event time: a reject's own timestamp may be
-        // a month ahead, and would drag the watermark along and make every on-time reading late.
-        Column valid = col("reason").isNull();
-        Dataset<Row> deduplicated = classified
-                .withColumn("dedup_event", when(valid, col("eventId")))
-                .withColumn("dedup_partition", when(not(valid), col("kafka_partition")))
-                .withColumn("dedup_offset", when(not(valid), col("kafka_offset")))
-                .withColumn("dedup_time", when(valid, col("timestamp")).otherwise(col("kafka_timestamp")))
-                .withWatermark("dedup_time", WindowedAggregates.interval(settings.watermarkDelay()))
-                .dropDuplicatesWithinWatermark("dedup_event", "dedup_partition", "dedup_offset");
+        Dataset<Row> deduplicated = deduplicate(decoding.decode(kafkaRecords), settings.watermarkDelay());
 
         TableSink processed = new TableSink(spark, PROCESSED_DATA, settings.tablePath(PROCESSED_DATA), List.of("event_date"),
                 TableSink.withoutDictionary("eventId", "value", "raw_value", "timestamp", "ingest_delay_ms", "seq", "battery", "kafka_offset", "kafka_timestamp"));
@@ -83,6 +73,30 @@ public final class IngestQuery
                 .trigger(trigger(settings))
                 .foreachBatch(writeTables)
                 .start();
+    }
+
+    /**
+     * Drops repeated readings (the same eventId) within the watermark; rejects pass through.
+     *
+     * <p>Only readings drive the watermark: a reject's event time is null, which the watermark's maximum ignores
+     * (Spark counts a null as 0, so the batch's minimum and average event time in the query progress read 1970 when
+     * a batch holds rejects) and the late-row filter never matches. A reject has no trustworthy event time, and
+     * using its Kafka timestamp instead is wrong whenever event time lags Kafka time (devices that buffer readings and
+     * upload them later, a replayed backlog): one reject moved the watermark to the upload time and every reading
+     * after it was dropped as late. Rejects go through the same operator, keyed by their Kafka coordinates, so the
+     * stream is read and decoded once; their state entries expire at the next batch.
+     */
+    static Dataset<Row> deduplicate(Dataset<Row> classified, Duration watermarkDelay)
+    {
+        Column valid = col("reason").isNull();
+        return classified
+                .withColumn("dedup_event", when(valid, col("eventId")))
+                .withColumn("dedup_partition", when(not(valid), col("kafka_partition")))
+                .withColumn("dedup_offset", when(not(valid), col("kafka_offset")))
+                .withColumn("dedup_time", when(valid, col("timestamp")))
+                .withWatermark("dedup_time", WindowedAggregates.interval(watermarkDelay))
+                .dropDuplicatesWithinWatermark("dedup_event", "dedup_partition", "dedup_offset")
+                .drop("dedup_event", "dedup_partition", "dedup_offset", "dedup_time");
     }
 
     static Trigger trigger(JobSettings settings)

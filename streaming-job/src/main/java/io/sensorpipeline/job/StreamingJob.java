@@ -15,6 +15,7 @@ import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -137,21 +138,32 @@ public final class StreamingJob
         WindowedAggregates aggregates = new WindowedAggregates(settings.watermarkDelay());
         StructType sensorAggregatesSchema = aggregates.perSensor(spark.createDataFrame(List.of(), processedSchema), settings.sensorWindow()).schema();
 
-        List<Starter> stages = List.of(
-                () -> new IngestQuery(spark, settings, decoding, enrichment).start(KafkaSource.read(spark, settings)),
-                () -> writeAppend(SENSOR_AGGREGATES, aggregates.perSensor(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.sensorWindow())),
-                () -> writeAppend(SITE_AGGREGATES, aggregates.perSite(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.siteWindow())),
-                () -> new AlertsQuery(spark, settings).start(readTable(IngestQuery.PROCESSED_DATA, processedSchema),
-                        readTable(SENSOR_AGGREGATES, sensorAggregatesSchema)));
+        // Each stage reads only what the stages before it write; the queries within a stage are independent.
+        List<List<Starter>> stages = List.of(
+                List.of(() -> new IngestQuery(spark, settings, decoding, enrichment).start(KafkaSource.read(spark, settings))),
+                List.of(
+                        () -> writeAppend(SENSOR_AGGREGATES, aggregates.perSensor(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.sensorWindow())),
+                        () -> writeAppend(SITE_AGGREGATES, aggregates.perSite(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.siteWindow()))),
+                List.of(() -> new AlertsQuery(spark, settings).start(readTable(IngestQuery.PROCESSED_DATA, processedSchema),
+                        readTable(SENSOR_AGGREGATES, sensorAggregatesSchema))));
         if (settings.trigger().isEmpty()) {
-            // available-now: each query drains what its inputs hold, in order, so each sees all of its input.
-            for (Starter stage : stages) {
-                stage.start().awaitTermination();
+            // available-now: each stage drains what its inputs hold once the stage before it has ended, so each query
+            // sees all of its input; the queries of a stage run side by side.
+            for (List<Starter> stage : stages) {
+                List<StreamingQuery> queries = new ArrayList<>();
+                for (Starter starter : stage) {
+                    queries.add(starter.start());
+                }
+                for (StreamingQuery query : queries) {
+                    query.awaitTermination();
+                }
             }
             return;
         }
-        for (Starter stage : stages) {
-            stage.start();
+        for (List<Starter> stage : stages) {
+            for (Starter starter : stage) {
+                starter.start();
+            }
         }
         spark.streams().awaitAnyTermination();
     }

@@ -1,0 +1,103 @@
+package io.sensorpipeline.job;
+
+import io.sensorpipeline.job.io.SensorMetadata;
+import io.sensorpipeline.job.transform.Decoding;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.execution.streaming.MemoryStream;
+import org.apache.spark.sql.streaming.StreamingQuery;
+import org.apache.spark.sql.streaming.StreamingQueryProgress;
+import org.junit.jupiter.api.Test;
+import scala.Option;
+import scala.collection.JavaConverters;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.apache.spark.sql.functions.col;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The ingest query's de-duplication, on a stream of Kafka-shaped records, micro-batch by micro-batch. */
+class DeduplicationTest
+{
+    private static final Duration WATERMARK = Duration.ofMinutes(2);
+
+    private final SparkSession spark = SparkTestSession.get();
+    private long offset;
+
+    @Test
+    void repeatedEventIdsAreDroppedLateReadingsAreCountedAndRejectsNeverMoveTheWatermark()
+            throws Exception
+    {
+        MemoryStream<Row> topic = new MemoryStream<>(2, spark.sqlContext(), Option.empty(), Encoders.row(StreamingJob.KAFKA_RECORD));
+        Decoding decoding = new Decoding(SensorMetadata.read(spark, Path.of("..", "data", "sensors.csv").toString()), Duration.ofMinutes(1));
+        StreamingQuery query = IngestQuery.deduplicate(decoding.decode(topic.toDF()), WATERMARK)
+                .writeStream().format("memory").queryName("deduplicated").outputMode("append").start();
+        try {
+            // Readings uploaded late, as buffering gateways do, next to a reject whose Kafka time is an hour ahead.
+            add(topic, query,
+                    reading("e1", "2026-11-24T10:00:00Z"),
+                    reading("e2", "2026-11-24T10:00:05Z"),
+                    reading("e1", "2026-11-24T10:00:00Z"),
+                    record("not json", "2026-11-24T11:00:00Z"));
+            // The watermark is now 10:00:05 - 2 min. A reject's Kafka time would have made it 10:58 and e3 late.
+            add(topic, query,
+                    reading("e3", "2026-11-24T10:00:30Z"),
+                    reading("e2", "2026-11-24T10:00:05Z"),
+                    reading("e0", "2026-11-24T09:50:00Z"),
+                    record("{}", "2026-11-24T11:00:01Z"));
+
+            List<StreamingQueryProgress> progress = Arrays.stream(query.recentProgress()).filter(p -> p.stateOperators().length > 0).toList();
+            List<String> valid = new ArrayList<>();
+            List<String> rejected = new ArrayList<>();
+            for (Row row : spark.table("deduplicated").orderBy(col("kafka_offset")).collectAsList()) {
+                if (row.getAs("reason") == null) {
+                    valid.add(row.getAs("eventId"));
+                }
+                else {
+                    rejected.add(row.<String>getAs("reason") + " " + row.<String>getAs("payload"));
+                }
+            }
+            assertThat(valid).containsExactly("e1", "e2", "e3");
+            assertThat(rejected).containsExactly("MALFORMED_JSON not json", "MISSING_FIELD {}");
+            assertThat(progress.stream().mapToLong(p -> p.stateOperators()[0].numRowsDroppedByWatermark()).sum())
+                    .as("e0 is behind the watermark: dropped, and counted").isEqualTo(1);
+            assertThat(progress.stream().mapToLong(p -> p.stateOperators()[0].customMetrics().get("numDroppedDuplicateRows")).sum())
+                    .as("e1 in the same batch, e2 in the next").isEqualTo(2);
+            assertThat(progress.get(progress.size() - 1).eventTime().get("watermark"))
+                    .as("the readings' latest event time, 10:00:30, less 2 minutes").isEqualTo("2026-11-24T09:58:30.000Z");
+        }
+        finally {
+            query.stop();
+        }
+    }
+
+    private static void add(MemoryStream<Row> topic, StreamingQuery query, Row... records)
+    {
+        topic.addData(JavaConverters.asScalaBuffer(List.of(records)).toSeq());
+        query.processAllAvailable();
+    }
+
+    private Row reading(String eventId, String eventTime)
+    {
+        String json = "{\"eventId\":\"" + eventId + "\",\"sensorId\":\"sensor-00001\",\"type\":\"humidity\",\"value\":40.0,\"unit\":\"%\","
+                + "\"timestamp\":\"" + eventTime + "\"}";
+        // Uploaded a second after the reading was taken.
+        return record(json, Instant.parse(eventTime).plusSeconds(1).toString());
+    }
+
+    private Row record(String value, String kafkaTime)
+    {
+        return RowFactory.create(null, value.getBytes(StandardCharsets.UTF_8), "sensor-readings", 0, offset++,
+                Timestamp.from(Instant.parse(kafkaTime)), 0);
+    }
+}
