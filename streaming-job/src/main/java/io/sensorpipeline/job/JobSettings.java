@@ -21,6 +21,7 @@ import static java.util.Objects.requireNonNull;
  * to it unchanged, prefix included ({@code kafka.bootstrap.servers}, {@code kafka.security.protocol}).
  *
  * @param trigger a processing-time interval, or empty for {@code available-now} (process what is there, then stop)
+ * @param aggregatesTrigger the interval of the window aggregates' queries when {@code trigger} is an interval
  */
 public record JobSettings(
         String bootstrapServers,
@@ -31,6 +32,7 @@ public record JobSettings(
         String lakeRoot,
         String checkpointRoot,
         Optional<Duration> trigger,
+        Duration aggregatesTrigger,
         Duration watermarkDelay,
         Duration sensorWindow,
         Duration siteWindow,
@@ -55,6 +57,7 @@ public record JobSettings(
             Setting.of("lake-root", "output/lake", "URI", "where the tables go: a path, file:, hdfs: or s3a: URI; each table is <lake-root>/<table>"),
             Setting.of("checkpoint-root", "output/checkpoints", "URI", "where the checkpoints go; each query's is <checkpoint-root>/<table>"),
             Setting.of("trigger", "10s", "TIME", "micro-batch interval (500ms, 10s, 1m), or available-now to process what is in the topic and stop"),
+            Setting.of("aggregates-trigger", "30s", "TIME", "micro-batch interval of sensor_aggregates and site_aggregates, whose windows close minutes after their readings; a slower trigger leaves the CPU to ingest (ignored with available-now)"),
             Setting.of("watermark", "2m", "TIME", "how late an event may arrive and still be de-duplicated and aggregated"),
             Setting.of("sensor-window", "1m", "TIME", "window of the per-sensor aggregates (sensor_aggregates)"),
             Setting.of("site-window", "5m", "TIME", "window of the per-site, per-type aggregates (site_aggregates)"),
@@ -74,6 +77,7 @@ public record JobSettings(
         requireNonNull(lakeRoot, "lakeRoot is null");
         requireNonNull(checkpointRoot, "checkpointRoot is null");
         requireNonNull(trigger, "trigger is null");
+        requireNonNull(aggregatesTrigger, "aggregatesTrigger is null");
         requireNonNull(watermarkDelay, "watermarkDelay is null");
         requireNonNull(sensorWindow, "sensorWindow is null");
         requireNonNull(siteWindow, "siteWindow is null");
@@ -123,6 +127,7 @@ public record JobSettings(
                 settings.string("lake-root"),
                 settings.string("checkpoint-root"),
                 interval,
+                settings.positiveDuration("aggregates-trigger", "expected a duration such as 30s"),
                 watermark,
                 sensorWindow,
                 siteWindow,

@@ -5,7 +5,6 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.streaming.StreamingQuery;
-import org.apache.spark.sql.streaming.StreamingQueryListener;
 import org.apache.spark.sql.streaming.StreamingQueryProgress;
 import org.apache.spark.sql.streaming.Trigger;
 import org.apache.spark.sql.types.DataTypes;
@@ -52,24 +51,8 @@ public final class StreamBenchmark
         flags.addAll(List.of("--trigger", JobSettings.AVAILABLE_NOW));
         JobSettings settings = JobSettings.load(flags, Map.of());
         SparkSession spark = StreamingJob.session("sensor-pipeline-bench-" + mode, settings);
-        // Each micro-batch's progress goes to stderr, for a look at where the time went.
-        spark.streams().addListener(new StreamingQueryListener()
-        {
-            @Override
-            public void onQueryStarted(QueryStartedEvent event) {}
-
-            @Override
-            public void onQueryProgress(QueryProgressEvent event)
-            {
-                StreamingQueryProgress progress = event.progress();
-                System.err.printf(Locale.ROOT, "progress %s batch %d: %d rows, %s%n",
-                        progress.name(), progress.batchId(), progress.numInputRows(), progress.durationMs());
-                if (Boolean.getBoolean("x.json")) { System.err.println(progress.json()); }
-            }
-
-            @Override
-            public void onQueryTerminated(QueryTerminatedEvent event) {}
-        });
+        // Each micro-batch's progress goes to the log (stderr), for a look at where the time went.
+        spark.streams().addListener(new ProgressLog());
         long records = 0;
         long start = System.nanoTime();
         long end;

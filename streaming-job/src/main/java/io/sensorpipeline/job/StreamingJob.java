@@ -12,6 +12,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.streaming.StreamingQuery;
+import org.apache.spark.sql.streaming.Trigger;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
@@ -78,6 +79,7 @@ public final class StreamingJob
             return;
         }
         SparkSession spark = session("sensor-pipeline", settings);
+        spark.streams().addListener(new ProgressLog());
         int exitCode = 0;
         try {
             new StreamingJob(spark, settings).run();
@@ -93,10 +95,11 @@ public final class StreamingJob
     }
 
     /**
-     * The job's session. Besides the shuffle partitions and the UTC session zone, two defaults that the stream benchmark
-     * showed matter, each kept when the user set the key (spark-submit --conf): the batch that the ingest query keeps
-     * for its two tables is cached uncompressed (compressing it cost more than the rest of the write), and the
-     * per-sensor percentile aggregation keeps hashing instead of falling back to sorting after 128 groups.
+     * The job's session. Besides the shuffle partitions and the UTC session zone, these defaults, each kept when the
+     * user set the key (spark-submit --conf): timestamps written as Parquet's standard INT64 microseconds, and two
+     * that profiles of the stream benchmark called for: the batch that the ingest query keeps for its two tables is
+     * cached uncompressed (building the compressed cache took a quarter of the job's CPU), and the per-sensor
+     * percentile aggregation keeps hashing instead of falling back to sorting after 128 groups.
      */
     static SparkSession session(String appName, JobSettings settings)
     {
@@ -106,7 +109,11 @@ public final class StreamingJob
                 // Event dates and hours are UTC days and hours, whatever the machine's zone.
                 .set("spark.sql.session.timeZone", "UTC")
                 .setIfMissing("spark.sql.inMemoryColumnarStorage.compressed", "false")
-                .setIfMissing("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "100000");
+                .setIfMissing("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "100000")
+                // Parquet's standard timestamp (INT64 microseconds) instead of Spark's legacy INT96.
+                .setIfMissing("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+                // Pools from fairscheduler.xml: the ingest query's tasks go first (see run()).
+                .setIfMissing("spark.scheduler.mode", "FAIR");
         return SparkSession.builder().config(conf).getOrCreate();
     }
 
@@ -140,12 +147,14 @@ public final class StreamingJob
 
         // Each stage reads only what the stages before it write; the queries within a stage are independent.
         List<List<Starter>> stages = List.of(
-                List.of(() -> new IngestQuery(spark, settings, decoding, enrichment).start(KafkaSource.read(spark, settings))),
+                List.of(() -> inPool("ingest", () -> new IngestQuery(spark, settings, decoding, enrichment).start(KafkaSource.read(spark, settings)))),
                 List.of(
-                        () -> writeAppend(SENSOR_AGGREGATES, aggregates.perSensor(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.sensorWindow())),
-                        () -> writeAppend(SITE_AGGREGATES, aggregates.perSite(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.siteWindow()))),
-                List.of(() -> new AlertsQuery(spark, settings).start(readTable(IngestQuery.PROCESSED_DATA, processedSchema),
-                        readTable(SENSOR_AGGREGATES, sensorAggregatesSchema))));
+                        () -> inPool("downstream", () -> writeAppend(SENSOR_AGGREGATES,
+                                aggregates.perSensor(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.sensorWindow()))),
+                        () -> inPool("downstream", () -> writeAppend(SITE_AGGREGATES,
+                                aggregates.perSite(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.siteWindow())))),
+                List.of(() -> inPool("downstream", () -> new AlertsQuery(spark, settings).start(readTable(IngestQuery.PROCESSED_DATA, processedSchema),
+                        readTable(SENSOR_AGGREGATES, sensorAggregatesSchema)))));
         if (settings.trigger().isEmpty()) {
             // available-now: each stage drains what its inputs hold once the stage before it has ended, so each query
             // sees all of its input; the queries of a stage run side by side.
@@ -180,6 +189,22 @@ public final class StreamingJob
         return spark.readStream().schema(schema).parquet(settings.tablePath(table));
     }
 
+    /**
+     * Starts a query in a scheduler pool: its thread inherits the pool from this thread's local properties. Under
+     * FAIR scheduling the ingest query's tasks then run ahead of the downstream queries' instead of queueing behind.
+     */
+    private StreamingQuery inPool(String pool, Starter starter)
+            throws Exception
+    {
+        spark.sparkContext().setLocalProperty("spark.scheduler.pool", pool);
+        try {
+            return starter.start();
+        }
+        finally {
+            spark.sparkContext().setLocalProperty("spark.scheduler.pool", null);
+        }
+    }
+
     private interface Starter
     {
         StreamingQuery start()
@@ -196,7 +221,7 @@ public final class StreamingJob
                 .partitionBy("event_date")
                 .option("path", settings.tablePath(table))
                 .option("checkpointLocation", settings.checkpointPath(table))
-                .trigger(IngestQuery.trigger(settings))
+                .trigger(settings.trigger().isEmpty() ? Trigger.AvailableNow() : Trigger.ProcessingTime(settings.aggregatesTrigger().toMillis()))
                 .start();
     }
 

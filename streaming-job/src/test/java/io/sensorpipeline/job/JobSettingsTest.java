@@ -23,7 +23,7 @@ class JobSettingsTest
     void defaults()
     {
         assertThat(JobSettings.load(List.of(), Map.of())).isEqualTo(new JobSettings("127.0.0.1:9092", "sensor-readings", "earliest",
-                Optional.of(500_000L), true, "output/lake", "output/checkpoints", Optional.of(Duration.ofSeconds(10)), Duration.ofMinutes(2),
+                Optional.of(500_000L), true, "output/lake", "output/checkpoints", Optional.of(Duration.ofSeconds(10)), Duration.ofSeconds(30), Duration.ofMinutes(2),
                 Duration.ofMinutes(1), Duration.ofMinutes(5), "data/sensors.csv", Duration.ofMinutes(1), 20, "sensor-alerts", 4, false,
                 Map.of("kafka.bootstrap.servers", "127.0.0.1:9092")));
     }
@@ -40,6 +40,7 @@ class JobSettingsTest
                 "--lake-root", "s3a://lake/",
                 "--checkpoint-root", "hdfs://nn:9000/checkpoints",
                 "--trigger", "available-now",
+                "--aggregates-trigger", "1m",
                 "--watermark", "30s",
                 "--sensor-window", "2m",
                 "--site-window", "10m",
@@ -51,7 +52,7 @@ class JobSettingsTest
                 "--reset",
                 "--set", "kafka.security.protocol=SASL_SSL"), Map.of());
         assertThat(settings).isEqualTo(new JobSettings("broker:9093", "readings", "latest", Optional.of(50_000L), false, "s3a://lake/",
-                "hdfs://nn:9000/checkpoints", Optional.empty(), Duration.ofSeconds(30), Duration.ofMinutes(2), Duration.ofMinutes(10),
+                "hdfs://nn:9000/checkpoints", Optional.empty(), Duration.ofMinutes(1), Duration.ofSeconds(30), Duration.ofMinutes(2), Duration.ofMinutes(10),
                 "hdfs://nn:9000/meta/sensors.csv", Duration.ofSeconds(15), 50, "alerts", 8, true,
                 Map.of("kafka.bootstrap.servers", "broker:9093", "kafka.security.protocol", "SASL_SSL")));
         assertThat(settings.tablePath("processed_data")).isEqualTo("s3a://lake/processed_data");
