@@ -111,9 +111,7 @@ public final class StreamingJob
                 .setIfMissing("spark.sql.inMemoryColumnarStorage.compressed", "false")
                 .setIfMissing("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "100000")
                 // Parquet's standard timestamp (INT64 microseconds) instead of Spark's legacy INT96.
-                .setIfMissing("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-                // Pools from fairscheduler.xml: the ingest query's tasks go first (see run()).
-                .setIfMissing("spark.scheduler.mode", "FAIR");
+                .setIfMissing("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS");
         return SparkSession.builder().config(conf).getOrCreate();
     }
 
@@ -147,14 +145,12 @@ public final class StreamingJob
 
         // Each stage reads only what the stages before it write; the queries within a stage are independent.
         List<List<Starter>> stages = List.of(
-                List.of(() -> inPool("ingest", () -> new IngestQuery(spark, settings, decoding, enrichment).start(KafkaSource.read(spark, settings)))),
+                List.of(() -> new IngestQuery(spark, settings, decoding, enrichment).start(KafkaSource.read(spark, settings))),
                 List.of(
-                        () -> inPool("downstream", () -> writeAppend(SENSOR_AGGREGATES,
-                                aggregates.perSensor(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.sensorWindow()))),
-                        () -> inPool("downstream", () -> writeAppend(SITE_AGGREGATES,
-                                aggregates.perSite(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.siteWindow())))),
-                List.of(() -> inPool("downstream", () -> new AlertsQuery(spark, settings).start(readTable(IngestQuery.PROCESSED_DATA, processedSchema),
-                        readTable(SENSOR_AGGREGATES, sensorAggregatesSchema)))));
+                        () -> writeAppend(SENSOR_AGGREGATES, aggregates.perSensor(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.sensorWindow())),
+                        () -> writeAppend(SITE_AGGREGATES, aggregates.perSite(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.siteWindow()))),
+                List.of(() -> new AlertsQuery(spark, settings).start(readTable(IngestQuery.PROCESSED_DATA, processedSchema),
+                        readTable(SENSOR_AGGREGATES, sensorAggregatesSchema))));
         if (settings.trigger().isEmpty()) {
             // available-now: each stage drains what its inputs hold once the stage before it has ended, so each query
             // sees all of its input; the queries of a stage run side by side.
@@ -187,22 +183,6 @@ public final class StreamingJob
             throw new IllegalStateException("the schema of " + table + " must end with its partition column event_date: " + schema.simpleString());
         }
         return spark.readStream().schema(schema).parquet(settings.tablePath(table));
-    }
-
-    /**
-     * Starts a query in a scheduler pool: its thread inherits the pool from this thread's local properties. Under
-     * FAIR scheduling the ingest query's tasks then run ahead of the downstream queries' instead of queueing behind.
-     */
-    private StreamingQuery inPool(String pool, Starter starter)
-            throws Exception
-    {
-        spark.sparkContext().setLocalProperty("spark.scheduler.pool", pool);
-        try {
-            return starter.start();
-        }
-        finally {
-            spark.sparkContext().setLocalProperty("spark.scheduler.pool", null);
-        }
     }
 
     private interface Starter
