@@ -1,6 +1,7 @@
 package io.sensorpipeline.job;
 
 import io.sensorpipeline.job.io.TableSink;
+import io.sensorpipeline.job.metrics.JobMetrics;
 import io.sensorpipeline.job.transform.Alerts;
 import org.apache.spark.api.java.function.VoidFunction2;
 import org.apache.spark.sql.Dataset;
@@ -13,8 +14,10 @@ import java.util.concurrent.TimeoutException;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.to_json;
+import static org.apache.spark.sql.functions.when;
 
 /**
  * The {@code alerts} query: readings outside their alert band (from {@code processed_data}) and stuck sensors (from
@@ -55,7 +58,10 @@ public final class AlertsQuery
                 batch.unpersist();
             }
         };
-        return alerts.writeStream()
+        Dataset<Row> counted = alerts.observe(JobMetrics.ALERT_COUNTS,
+                count(when(col("rule").equalTo(Alerts.OUT_OF_BAND), true)).as(Alerts.OUT_OF_BAND),
+                count(when(col("rule").equalTo(Alerts.STUCK_SENSOR), true)).as(Alerts.STUCK_SENSOR));
+        return counted.writeStream()
                 .queryName(NAME)
                 .option("checkpointLocation", settings.checkpointPath(NAME))
                 .trigger(IngestQuery.trigger(settings))

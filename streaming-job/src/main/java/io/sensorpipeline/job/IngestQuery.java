@@ -1,6 +1,8 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.common.RejectReason;
 import io.sensorpipeline.job.io.TableSink;
+import io.sensorpipeline.job.metrics.JobMetrics;
 import io.sensorpipeline.job.transform.DeadLetters;
 import io.sensorpipeline.job.transform.Enrichment;
 import io.sensorpipeline.job.transform.Decoding;
@@ -14,11 +16,13 @@ import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.streaming.Trigger;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.when;
 
@@ -67,7 +71,7 @@ public final class IngestQuery
                 batch.unpersist();
             }
         };
-        return deduplicated.writeStream()
+        return observeCounts(deduplicated).writeStream()
                 .queryName(NAME)
                 .option("checkpointLocation", settings.checkpointPath(NAME))
                 .trigger(trigger(settings))
@@ -97,6 +101,17 @@ public final class IngestQuery
                 .withWatermark("dedup_time", WindowedAggregates.interval(watermarkDelay))
                 .dropDuplicatesWithinWatermark("dedup_event", "dedup_partition", "dedup_offset")
                 .drop("dedup_event", "dedup_partition", "dedup_offset", "dedup_time");
+    }
+
+    /** Counts per micro-batch for the metrics: readings written, and rejects by reason (see JobMetrics). */
+    static Dataset<Row> observeCounts(Dataset<Row> deduplicated)
+    {
+        List<Column> counts = new ArrayList<>();
+        counts.add(count(when(col("reason").isNull(), true)).as(JobMetrics.PROCESSED));
+        for (RejectReason reason : RejectReason.values()) {
+            counts.add(count(when(col("reason").equalTo(reason.name()), true)).as(reason.name()));
+        }
+        return deduplicated.observe(JobMetrics.INGEST_COUNTS, counts.get(0), counts.subList(1, counts.size()).toArray(Column[]::new));
     }
 
     static Trigger trigger(JobSettings settings)

@@ -22,6 +22,7 @@ import static java.util.Objects.requireNonNull;
  *
  * @param trigger a processing-time interval, or empty for {@code available-now} (process what is there, then stop)
  * @param aggregatesTrigger the interval of the window aggregates' queries when {@code trigger} is an interval
+ * @param metricsPort the port of the Prometheus endpoint, 0 for any free port, empty for none
  */
 public record JobSettings(
         String bootstrapServers,
@@ -42,6 +43,8 @@ public record JobSettings(
         String alertsTopic,
         int shufflePartitions,
         boolean reset,
+        String metricsHost,
+        Optional<Integer> metricsPort,
         Map<String, String> kafkaOptions)
 {
     public static final String ENVIRONMENT_PREFIX = "PIPELINE_";
@@ -66,6 +69,8 @@ public record JobSettings(
             Setting.of("stuck-readings", "20", "N", "a sensor repeating one value this many times in a row raises a STUCK_SENSOR alert"),
             Setting.of("alerts-topic", "sensor-alerts", "NAME", "Kafka topic the alerts are also written to (JSON, key = sensorId)"),
             Setting.of("shuffle-partitions", "4", "N", "spark.sql.shuffle.partitions: state and output files per aggregate; keep it small on small machines"),
+            Setting.of("metrics-host", "127.0.0.1", "HOST", "address the Prometheus endpoint listens on (0.0.0.0 for every interface)"),
+            Setting.of("metrics-port", "9401", "PORT", "port of the Prometheus endpoint (/metrics): the queries' progress, Kafka lag, dead letters, alerts, JVM; off for none"),
             Setting.onOff("reset", "delete this job's tables and checkpoints before starting (after a start-up guard refused to run)"));
 
     public JobSettings
@@ -84,6 +89,8 @@ public record JobSettings(
         requireNonNull(sensorsFile, "sensorsFile is null");
         requireNonNull(futureTolerance, "futureTolerance is null");
         requireNonNull(alertsTopic, "alertsTopic is null");
+        requireNonNull(metricsHost, "metricsHost is null");
+        requireNonNull(metricsPort, "metricsPort is null");
         kafkaOptions = Map.copyOf(requireNonNull(kafkaOptions, "kafkaOptions is null"));
     }
 
@@ -137,6 +144,8 @@ public record JobSettings(
                 settings.string("alerts-topic"),
                 settings.integer("shuffle-partitions", 1, 10_000),
                 settings.bool("reset"),
+                settings.string("metrics-host"),
+                settings.string("metrics-port").equalsIgnoreCase("off") ? Optional.empty() : Optional.of(settings.integer("metrics-port", 0, 65_535)),
                 kafkaOptions);
     }
 

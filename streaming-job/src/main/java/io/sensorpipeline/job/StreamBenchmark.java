@@ -1,6 +1,7 @@
 package io.sensorpipeline.job;
 
 import io.sensorpipeline.job.io.KafkaSource;
+import io.sensorpipeline.job.metrics.ProgressLog;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;

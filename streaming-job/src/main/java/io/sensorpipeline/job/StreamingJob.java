@@ -4,9 +4,13 @@ import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.KafkaSource;
 import io.sensorpipeline.job.io.SensorMetadata;
+import io.sensorpipeline.job.metrics.JobMetrics;
+import io.sensorpipeline.job.metrics.MetricsEndpoint;
+import io.sensorpipeline.job.metrics.ProgressLog;
 import io.sensorpipeline.job.transform.Decoding;
 import io.sensorpipeline.job.transform.Enrichment;
 import io.sensorpipeline.job.transform.WindowedAggregates;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -78,8 +82,22 @@ public final class StreamingJob
             System.exit(2);
             return;
         }
+        PrometheusRegistry registry = new PrometheusRegistry();
+        MetricsEndpoint metrics = null;
+        if (settings.metricsPort().isPresent()) {
+            try {
+                metrics = MetricsEndpoint.start(settings.metricsHost(), settings.metricsPort().get(), registry);
+            }
+            catch (IllegalArgumentException e) {
+                System.err.println("streaming-job: " + e.getMessage());
+                System.exit(2);
+                return;
+            }
+            System.err.println("streaming-job: metrics on " + metrics.url());
+        }
         SparkSession spark = session("sensor-pipeline", settings);
         spark.streams().addListener(new ProgressLog());
+        spark.streams().addListener(new JobMetrics(registry));
         int exitCode = 0;
         try {
             new StreamingJob(spark, settings).run();
@@ -90,6 +108,9 @@ public final class StreamingJob
         }
         finally {
             spark.stop();
+            if (metrics != null) {
+                metrics.close();
+            }
         }
         System.exit(exitCode);
     }
@@ -111,7 +132,14 @@ public final class StreamingJob
                 .setIfMissing("spark.sql.inMemoryColumnarStorage.compressed", "false")
                 .setIfMissing("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "100000")
                 // Parquet's standard timestamp (INT64 microseconds) instead of Spark's legacy INT96.
-                .setIfMissing("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS");
+                .setIfMissing("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+                // Spark's own metrics in Prometheus format on the UI's port: /metrics/prometheus/ (driver) and, per
+                // query, the streaming gauges (its namespace keeps the names stable across runs).
+                .setIfMissing("spark.ui.prometheus.enabled", "true")
+                .setIfMissing("spark.metrics.conf.*.sink.prometheusServlet.class", "org.apache.spark.metrics.sink.PrometheusServlet")
+                .setIfMissing("spark.metrics.conf.*.sink.prometheusServlet.path", "/metrics/prometheus")
+                .setIfMissing("spark.metrics.namespace", "sensorpipeline")
+                .setIfMissing("spark.sql.streaming.metricsEnabled", "true");
         return SparkSession.builder().config(conf).getOrCreate();
     }
 

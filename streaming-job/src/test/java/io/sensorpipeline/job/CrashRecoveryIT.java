@@ -82,6 +82,7 @@ class CrashRecoveryIT
         command.addAll(List.of("-Xmx1g", "-Dspark.master=local[2]", "-Dspark.driver.bindAddress=127.0.0.1", "-Dspark.driver.host=127.0.0.1",
                 "-Dspark.ui.enabled=false", "-cp", System.getProperty("java.class.path"), StreamingJob.class.getName()));
         command.addAll(arguments());
+        command.addAll(List.of("--metrics-port", "0"));
         command.addAll(List.of(flags));
         return new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(directory.resolve("job.log").toFile()))

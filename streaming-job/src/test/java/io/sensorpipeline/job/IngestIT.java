@@ -2,7 +2,9 @@ package io.sensorpipeline.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sensorpipeline.common.FaultKind;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.sensorpipeline.common.RejectReason;
+import io.sensorpipeline.job.metrics.JobMetrics;
 import io.sensorpipeline.localstack.KafkaBrokerExtension;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -13,11 +15,13 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static io.sensorpipeline.job.metrics.MetricsText.scrape;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.countDistinct;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -65,6 +69,9 @@ class IngestIT
             public void onQueryTerminated(QueryTerminatedEvent event) {}
         };
         spark.streams().addListener(listener);
+        PrometheusRegistry registry = new PrometheusRegistry();
+        JobMetrics metrics = new JobMetrics(registry);
+        spark.streams().addListener(metrics);
         Path lake = directory.resolve("lake");
         JobSettings settings;
         try {
@@ -76,6 +83,13 @@ class IngestIT
         finally {
             spark.streams().removeListener(listener);
         }
+        // The listener bus delivers in order: once the last query's end is seen, every progress before it was too.
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!scrape(registry).contains("sensorpipeline_query_active{query=\"alerts\"} 0.0")) {
+            assertThat(System.nanoTime()).as("the metrics see the queries end").isLessThan(deadline);
+            Thread.sleep(100);
+        }
+        spark.streams().removeListener(metrics);
 
         long processed = spark.read().parquet(lake.resolve("processed_data").toString()).count();
         Map<String, Long> deadLetters = new HashMap<>();
@@ -93,6 +107,12 @@ class IngestIT
         }
         expected.values().removeIf(count -> count == 0);
         assertThat(deadLetters).isEqualTo(expected);
+        // The metrics count the same dead letters by reason, and the same readings written.
+        String text = scrape(registry);
+        for (RejectReason reason : RejectReason.values()) {
+            assertThat(text).contains("sensorpipeline_dead_letters_total{reason=\"" + reason + "\"} " + (double) deadLetters.getOrDefault(reason.name(), 0L) + "\n");
+        }
+        assertThat(text).contains("sensorpipeline_processed_rows_total " + (double) processed + "\n");
         // A duplicate is dropped as such, or as late when the reading it repeats was itself sent late.
         assertThat(duplicatesDropped.get()).isLessThanOrEqualTo(summary.get("duplicates").asLong());
         // Over several micro-batches, only readings the producer sent late (or their duplicates) may fall behind the

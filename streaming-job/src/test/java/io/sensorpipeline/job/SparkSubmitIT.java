@@ -51,6 +51,7 @@ class SparkSubmitIT
                 "--class", StreamingJob.class.getName(),
                 Path.of("target", "streaming-job.jar").toString()));
         command.addAll(arguments());
+        command.addAll(List.of("--metrics-port", "0"));
         command.addAll(List.of("--trigger", "available-now"));
         Process submit = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(directory.resolve("submit.log").toFile()).start();
         assertThat(submit.waitFor(5, TimeUnit.MINUTES)).isTrue();

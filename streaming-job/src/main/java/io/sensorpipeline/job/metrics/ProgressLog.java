@@ -1,4 +1,4 @@
-package io.sensorpipeline.job;
+package io.sensorpipeline.job.metrics;
 
 import org.apache.spark.sql.streaming.SourceProgress;
 import org.apache.spark.sql.streaming.StateOperatorProgress;
@@ -45,7 +45,7 @@ public final class ProgressLog
         }
     }
 
-    static String describe(StreamingQueryProgress progress)
+    public static String describe(StreamingQueryProgress progress)
     {
         Map<String, Long> durations = progress.durationMs();
         StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s batch %d: %,d rows in %.2f s (write %.2f s, plan %.2f s, offsets %.2f s)",

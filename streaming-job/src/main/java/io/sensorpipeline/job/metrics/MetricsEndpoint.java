@@ -1,0 +1,62 @@
+package io.sensorpipeline.job.metrics;
+
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+
+import static java.util.Objects.requireNonNull;
+
+/** The job's {@code /metrics} endpoint: the streaming metrics of {@link JobMetrics} and the JVM's. */
+public final class MetricsEndpoint
+        implements AutoCloseable
+{
+    private final HTTPServer server;
+    private final String host;
+
+    private MetricsEndpoint(HTTPServer server, String host)
+    {
+        this.server = server;
+        this.host = host;
+    }
+
+    /**
+     * Serves the registry, with the JVM's metrics added, on {@code host:port} (port 0: any free port).
+     *
+     * @throws IllegalArgumentException when the port is taken, naming the setting to change
+     */
+    public static MetricsEndpoint start(String host, int port, PrometheusRegistry registry)
+    {
+        requireNonNull(host, "host is null");
+        JvmMetrics.builder().register(registry);
+        try {
+            return new MetricsEndpoint(HTTPServer.builder().hostname(host).port(port).registry(registry).buildAndStart(), host);
+        }
+        catch (BindException e) {
+            throw new IllegalArgumentException("invalid setting metrics-port=" + port + ": " + host + ":" + port
+                    + " is in use; choose a free port, or off to serve no metrics", e);
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("cannot serve metrics on " + host + ":" + port, e);
+        }
+    }
+
+    public int port()
+    {
+        return server.getPort();
+    }
+
+    public String url()
+    {
+        return "http://" + host + ":" + port() + "/metrics";
+    }
+
+    @Override
+    public void close()
+    {
+        server.close();
+    }
+}

@@ -1,0 +1,119 @@
+package io.sensorpipeline.job.metrics;
+
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.sensorpipeline.job.SparkTestSession;
+import io.sensorpipeline.job.StreamingJob;
+import io.sensorpipeline.job.io.SensorMetadata;
+import io.sensorpipeline.job.transform.Decoding;
+import org.apache.spark.api.java.function.VoidFunction2;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.execution.streaming.MemoryStream;
+import org.apache.spark.sql.streaming.StreamingQuery;
+import org.apache.spark.sql.streaming.StreamingQueryProgress;
+import org.junit.jupiter.api.Test;
+import scala.Option;
+import scala.collection.JavaConverters;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.sensorpipeline.job.IngestQueryAccess.deduplicateAndCount;
+import static org.apache.spark.sql.functions.col;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The metrics of a real micro-batch query, written the way the ingest query writes: foreachBatch over a persisted batch. */
+class JobMetricsTest
+{
+    private final SparkSession spark = SparkTestSession.get();
+    private long offset;
+
+    @Test
+    void progressAndObservedCountsBecomeMetrics()
+            throws Exception
+    {
+        MemoryStream<Row> topic = new MemoryStream<>(3, spark.sqlContext(), Option.empty(), Encoders.row(StreamingJob.KAFKA_RECORD));
+        Decoding decoding = new Decoding(SensorMetadata.read(spark, Path.of("..", "data", "sensors.csv").toString()), Duration.ofMinutes(1));
+        AtomicLong written = new AtomicLong();
+        VoidFunction2<Dataset<Row>, Long> write = (batch, batchId) -> {
+            batch.persist();
+            try {
+                written.addAndGet(batch.where(col("reason").isNull()).count());
+                batch.where(col("reason").isNotNull()).count();
+            }
+            finally {
+                batch.unpersist();
+            }
+        };
+        StreamingQuery query = deduplicateAndCount(decoding.decode(topic.toDF()), Duration.ofMinutes(2))
+                .writeStream().queryName("ingest").foreachBatch(write).start();
+        try {
+            topic.addData(JavaConverters.asScalaBuffer(List.of(
+                    reading("e1", "2026-11-24T10:00:00Z"),
+                    reading("e2", "2026-11-24T10:00:10Z"),
+                    reading("e1", "2026-11-24T10:00:00Z"),
+                    record("not json"),
+                    record("{\"eventId\":\"x\"}"))).toSeq());
+            query.processAllAvailable();
+            topic.addData(JavaConverters.asScalaBuffer(List.of(
+                    reading("e3", "2026-11-24T10:00:20Z"),
+                    reading("e0", "2026-11-24T09:50:00Z"),
+                    record("[]"))).toSeq());
+            query.processAllAvailable();
+        }
+        finally {
+            query.stop();
+        }
+
+        PrometheusRegistry registry = new PrometheusRegistry();
+        JobMetrics metrics = new JobMetrics(registry);
+        List<StreamingQueryProgress> progress = new ArrayList<>(List.of(query.recentProgress()));
+        progress.forEach(metrics::record);
+        String text = MetricsText.scrape(registry);
+
+        assertThat(written.get()).isEqualTo(3);
+        assertThat(text)
+                .contains("sensorpipeline_query_input_rows_total{query=\"ingest\"} 8.0")
+                .contains("sensorpipeline_processed_rows_total 3.0")
+                .contains("sensorpipeline_dead_letters_total{reason=\"MALFORMED_JSON\"} 2.0")
+                .contains("sensorpipeline_dead_letters_total{reason=\"MISSING_FIELD\"} 1.0")
+                .contains("sensorpipeline_dead_letters_total{reason=\"OUT_OF_RANGE\"} 0.0")
+                .contains("sensorpipeline_duplicates_dropped_total{query=\"ingest\"} 1.0")
+                .contains("sensorpipeline_late_rows_dropped_total{operator=\"dedupeWithinWatermark\",query=\"ingest\"} 1.0")
+                .contains("sensorpipeline_query_watermark_timestamp_seconds{query=\"ingest\"} " + (double) Instant.parse("2026-11-24T10:00:20Z").minusSeconds(120).getEpochSecond())
+                .contains("sensorpipeline_query_last_batch_id{query=\"ingest\"} " + (double) progress.get(progress.size() - 1).batchId())
+                .contains("sensorpipeline_query_trigger_to_commit_seconds_count{query=\"ingest\"} " + progress.size() + "\n");
+    }
+
+    @Test
+    void kafkaTopicsComeFromTheEndOffsets()
+    {
+        assertThat(JobMetrics.topics("{\"sensor-readings\":{\"0\":12,\"1\":40}}")).containsExactly("sensor-readings");
+        assertThat(JobMetrics.topics(null)).isEmpty();
+    }
+
+    private Row reading(String eventId, String eventTime)
+    {
+        return record("{\"eventId\":\"" + eventId + "\",\"sensorId\":\"sensor-00001\",\"type\":\"humidity\",\"value\":40.0,\"unit\":\"%\","
+                + "\"timestamp\":\"" + eventTime + "\"}", Instant.parse(eventTime).plusSeconds(1));
+    }
+
+    private Row record(String value)
+    {
+        return record(value, Instant.parse("2026-11-24T10:00:30Z"));
+    }
+
+    private Row record(String value, Instant kafkaTime)
+    {
+        return RowFactory.create(null, value.getBytes(StandardCharsets.UTF_8), "sensor-readings", 0, offset++, Timestamp.from(kafkaTime), 0);
+    }
+}
