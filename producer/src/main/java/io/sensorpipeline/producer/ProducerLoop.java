@@ -1,9 +1,7 @@
 package io.sensorpipeline.producer;
 
-import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
 
 import java.time.Duration;
 import java.util.Optional;
@@ -51,7 +49,6 @@ final class ProducerLoop
         long startNanos = ticker.nanoTime();
         long deadline = duration.map(limit -> startNanos + limit.toNanos()).orElse(Long.MAX_VALUE);
         long limit = count.orElse(Long.MAX_VALUE);
-        Callback callback = this::onCompletion;
         String stoppedBy;
         long index = 0;
         while (true) {
@@ -78,7 +75,15 @@ final class ProducerLoop
                 break;
             }
             stats.handedOver(record);
-            producer.send(new ProducerRecord<>(topic, record.key(), record.value()), callback);
+            long sentNanos = System.nanoTime();
+            producer.send(new ProducerRecord<>(topic, record.key(), record.value()), (metadata, exception) -> {
+                if (exception == null) {
+                    stats.acknowledged(System.nanoTime() - sentNanos);
+                }
+                else {
+                    onFailure(exception);
+                }
+            });
             index++;
         }
         producer.flush();
@@ -94,12 +99,8 @@ final class ProducerLoop
         return Optional.ofNullable(firstFailure.get());
     }
 
-    private void onCompletion(RecordMetadata metadata, Exception exception)
+    private void onFailure(Exception exception)
     {
-        if (exception == null) {
-            stats.acknowledged();
-            return;
-        }
         stats.failed(exception);
         firstFailure.compareAndSet(null, exception);
     }

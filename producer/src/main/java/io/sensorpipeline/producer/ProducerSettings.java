@@ -40,6 +40,8 @@ public record ProducerSettings(
         Optional<Path> replay,
         Duration progressInterval,
         Duration startupTimeout,
+        String metricsHost,
+        Optional<Integer> metricsPort,
         Map<String, String> kafkaProperties)
 {
     public static final String ENVIRONMENT_PREFIX = "PRODUCER_";
@@ -65,7 +67,9 @@ public record ProducerSettings(
             Setting.of("out-of-order-ms", "0", "MS", "move each other reading's timestamp back by up to this many milliseconds"),
             Setting.of("replay", "", "FILE", "send the lines of a JSON-lines file instead of simulating (paced by --rate; 0 = as fast as possible)"),
             Setting.of("progress-interval", "5s", "TIME", "how often to print a progress line on stderr"),
-            Setting.of("startup-timeout", "30s", "TIME", "how long to wait for the cluster when checking the topic at start-up"));
+            Setting.of("startup-timeout", "30s", "TIME", "how long to wait for the cluster when checking the topic at start-up"),
+            Setting.of("metrics-host", "127.0.0.1", "HOST", "address the Prometheus endpoint listens on (0.0.0.0 for every interface)"),
+            Setting.of("metrics-port", "9400", "PORT", "port of the Prometheus endpoint (/metrics): events sent, errors, retries, send latency, rate, faults, JVM; off for none"));
 
     public ProducerSettings
     {
@@ -80,6 +84,8 @@ public record ProducerSettings(
         requireNonNull(replay, "replay is null");
         requireNonNull(progressInterval, "progressInterval is null");
         requireNonNull(startupTimeout, "startupTimeout is null");
+        requireNonNull(metricsHost, "metricsHost is null");
+        requireNonNull(metricsPort, "metricsPort is null");
         kafkaProperties = Map.copyOf(requireNonNull(kafkaProperties, "kafkaProperties is null"));
     }
 
@@ -131,6 +137,8 @@ public record ProducerSettings(
                 replay,
                 settings.positiveDuration("progress-interval", "expected a positive duration"),
                 settings.positiveDuration("startup-timeout", "expected a positive duration"),
+                settings.string("metrics-host"),
+                settings.string("metrics-port").equalsIgnoreCase("off") ? Optional.empty() : Optional.of(settings.integer("metrics-port", 0, 65_535)),
                 settings.withPrefix(KAFKA_PREFIX));
     }
 

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongConsumer;
 
 /**
  * What the producer has done. Records are counted by category when handed to the client (main thread only), and
@@ -27,6 +28,8 @@ final class ProducerStats
     private final LongAdder acknowledged = new LongAdder();
     private final LongAdder failed = new LongAdder();
     private final Map<String, LongAdder> errorsByKind = new ConcurrentHashMap<>();
+    private volatile LongConsumer latencyListener = nanos -> {};
+    private volatile double currentRate;
     private long firstEventMillis = Long.MAX_VALUE;
     private long lastEventMillis = Long.MIN_VALUE;
 
@@ -48,6 +51,57 @@ final class ProducerStats
     void acknowledged()
     {
         acknowledged.increment();
+    }
+
+    /** An acknowledgement, with the time since the record was handed to the client. */
+    void acknowledged(long latencyNanos)
+    {
+        acknowledged.increment();
+        latencyListener.accept(latencyNanos);
+    }
+
+    void onLatency(LongConsumer listener)
+    {
+        this.latencyListener = listener;
+    }
+
+    /** Records handed over in one category; read from another thread, it may lag the sending thread a little. */
+    long handedOver(int category)
+    {
+        return byCategory[category];
+    }
+
+    Map<String, Long> handedOverByCategory()
+    {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        counts.put("valid", byCategory[VALID]);
+        counts.put("late", byCategory[LATE]);
+        counts.put("duplicate", byCategory[DUPLICATE]);
+        counts.put("replayed", byCategory[REPLAYED]);
+        long malformed = 0;
+        for (FaultKind fault : FaultKind.values()) {
+            malformed += byCategory[faultCategory(fault)];
+        }
+        counts.put("malformed", malformed);
+        return counts;
+    }
+
+    Map<String, Long> errorsByKind()
+    {
+        Map<String, Long> counts = new TreeMap<>();
+        errorsByKind.forEach((kind, count) -> counts.put(kind, count.sum()));
+        return counts;
+    }
+
+    /** The acknowledgement rate the progress line last measured. */
+    double currentRate()
+    {
+        return currentRate;
+    }
+
+    void currentRate(double eventsPerSecond)
+    {
+        currentRate = eventsPerSecond;
     }
 
     void failed(Exception exception)

@@ -131,7 +131,18 @@ public final class SensorProducer
             thread.setDaemon(true);
             return thread;
         });
+        ProducerMetrics metrics = null;
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka); source) {
+            if (settings.metricsPort().isPresent()) {
+                try {
+                    metrics = ProducerMetrics.start(settings.metricsHost(), settings.metricsPort().get(), stats, () -> retries(producer.metrics()));
+                }
+                catch (IllegalArgumentException e) {
+                    err.println("producer: " + e.getMessage());
+                    return EXIT_USAGE;
+                }
+                err.println("producer: metrics on " + metrics.url());
+            }
             // The clock starts once the client exists, as in Kafka's ProducerPerformance, so rates compare.
             long startNanos = System.nanoTime();
             err.printf(Locale.ROOT, "producer: sending to topic %s at %s, %s%n", settings.topic(), settings.bootstrapServers(),
@@ -163,6 +174,9 @@ public final class SensorProducer
         }
         finally {
             progress.shutdownNow();
+            if (metrics != null) {
+                metrics.close();
+            }
         }
     }
 
@@ -333,6 +347,7 @@ public final class SensorProducer
             double rate = (sent - lastCount) / Math.max(1e-9, (now - lastNanos) / 1e9);
             lastCount = sent;
             lastNanos = now;
+            stats.currentRate(rate);
             err.printf(Locale.ROOT, "producer: sent %,d (%,.0f/s), errors %d, retries %d, elapsed %s%n",
                     sent, rate, stats.failedCount(), retries.getAsLong(), Duration.ofNanos(now - startNanos).toSeconds() + "s");
         }

@@ -41,7 +41,7 @@ class BrokerRestartIT
     {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         CompletableFuture<Integer> producer = CompletableFuture.supplyAsync(() -> SensorProducer.run(List.of(
-                "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "readings",
+                "--bootstrap-servers", kafka.bootstrapServers(), "--metrics-port", "0", "--topic", "readings",
                 "--rate", "15000", "--count", Integer.toString(EVENTS),
                 "--seed", "13", "--start-time", START.toString(), "--sensor-interval", "1s", "--progress-interval", "1s"),
                 Map.of(), new PrintStream(out, true, StandardCharsets.UTF_8), System.err, new AtomicBoolean()));

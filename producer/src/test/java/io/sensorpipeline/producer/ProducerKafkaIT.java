@@ -56,7 +56,7 @@ class ProducerKafkaIT
         FaultPlan plan = new FaultPlan(0.05, 0.02, 0.02, 1000);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int exitCode = SensorProducer.run(List.of(
-                "--bootstrap-servers", kafka.bootstrapServers(),
+                "--bootstrap-servers", kafka.bootstrapServers(), "--metrics-port", "0",
                 "--topic", "faulty-readings",
                 "--create-topic", "--partitions", "3",
                 "--rate", "0", "--count", Integer.toString(EVENTS),
@@ -135,7 +135,7 @@ class ProducerKafkaIT
     {
         kafka.broker().createTopic("replayed", 2);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int exitCode = SensorProducer.run(List.of("--bootstrap-servers", kafka.bootstrapServers(), "--topic", "replayed",
+        int exitCode = SensorProducer.run(List.of("--bootstrap-servers", kafka.bootstrapServers(), "--metrics-port", "0", "--topic", "replayed",
                 "--replay", "../data/sample-events.jsonl", "--rate", "0"), Map.of(), new PrintStream(out, true, StandardCharsets.UTF_8),
                 System.err, new AtomicBoolean());
         assertThat(exitCode).isZero();
@@ -154,7 +154,7 @@ class ProducerKafkaIT
         Path jar = Path.of("target", "producer.jar");
         assertThat(jar).as("the shaded jar is built in the package phase, before integration tests").exists();
         Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-jar",
-                jar.toString(), "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "signalled", "--create-topic",
+                jar.toString(), "--bootstrap-servers", kafka.bootstrapServers(), "--metrics-port", "0", "--topic", "signalled", "--create-topic",
                 "--rate", "5000", "--progress-interval", "1s")
                 .redirectOutput(directory.resolve("signalled.out").toFile())
                 .redirectError(directory.resolve("signalled.err").toFile())
@@ -182,7 +182,7 @@ class ProducerKafkaIT
     void missingTopicWithoutCreateTopicIsFatalAndSaysWhatToDo()
     {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int exitCode = SensorProducer.run(List.of("--bootstrap-servers", kafka.bootstrapServers(), "--topic", "no-such-topic", "--count", "10"),
+        int exitCode = SensorProducer.run(List.of("--bootstrap-servers", kafka.bootstrapServers(), "--metrics-port", "0", "--topic", "no-such-topic", "--count", "10"),
                 Map.of(), System.out, new PrintStream(err, true, StandardCharsets.UTF_8), new AtomicBoolean());
         assertThat(exitCode).isEqualTo(SensorProducer.EXIT_FATAL);
         assertThat(err.toString(StandardCharsets.UTF_8))

@@ -26,7 +26,7 @@ class ProducerSettingsTest
         ProducerSettings settings = ProducerSettings.load(List.of(), Map.of());
         assertThat(settings).isEqualTo(new ProducerSettings("127.0.0.1:9092", "sensor-readings", false, 2, (short) 1, 1000,
                 Optional.empty(), 1000, Optional.empty(), Optional.empty(), 42, Optional.empty(), Optional.empty(), FaultPlan.NONE,
-                Optional.empty(), Duration.ofSeconds(5), Duration.ofSeconds(30), Map.of()));
+                Optional.empty(), Duration.ofSeconds(5), Duration.ofSeconds(30), "127.0.0.1", Optional.of(9400), Map.of()));
         assertThat(settings.effectiveSensorInterval()).isEqualTo(Duration.ofSeconds(1));
     }
 
@@ -54,12 +54,14 @@ class ProducerSettingsTest
                 "--replay", "../data/sample-events.jsonl",
                 "--progress-interval", "2s",
                 "--startup-timeout", "10s",
+                "--metrics-host", "0.0.0.0",
+                "--metrics-port", "off",
                 "--kafka.security.protocol=SASL_SSL"), Map.of());
         assertThat(settings).isEqualTo(new ProducerSettings("broker-1:9092,broker-2:9092", "readings", true, 6, (short) 3, 250,
                 Optional.of(Path.of("../data/sensors.csv")), 20000, Optional.of(Duration.ofSeconds(90)), Optional.of(1_000_000L), 7,
                 Optional.of(Instant.parse("2026-11-24T10:00:00Z")), Optional.of(Duration.ofMillis(250)), new FaultPlan(0.01, 0.02, 0.03, 1500),
                 Optional.of(Path.of("../data/sample-events.jsonl")), Duration.ofSeconds(2), Duration.ofSeconds(10),
-                Map.of("security.protocol", "SASL_SSL")));
+                "0.0.0.0", Optional.empty(), Map.of("security.protocol", "SASL_SSL")));
     }
 
     @Test

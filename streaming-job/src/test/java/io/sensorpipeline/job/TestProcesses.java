@@ -38,7 +38,7 @@ final class TestProcesses
     {
         assertThat(PRODUCER_JAR).as("the producer is built before the streaming job").exists();
         List<String> command = new ArrayList<>(List.of(java(), "-Xmx256m", "-jar", PRODUCER_JAR.toString(),
-                "--bootstrap-servers", bootstrapServers, "--topic", "sensor-readings"));
+                "--bootstrap-servers", bootstrapServers, "--topic", "sensor-readings", "--metrics-port", "0"));
         command.addAll(List.of(flags));
         return new ProcessBuilder(command)
                 .redirectOutput(directory.resolve("producer.out").toFile())
