@@ -97,7 +97,14 @@ public final class StreamingJob
         }
         SparkSession spark = session("sensor-pipeline", settings);
         spark.streams().addListener(new ProgressLog());
-        spark.streams().addListener(new JobMetrics(registry));
+        JobMetrics jobMetrics = new JobMetrics(registry);
+        settings.trigger().ifPresent(trigger -> {
+            jobMetrics.triggerInterval(IngestQuery.NAME, trigger);
+            jobMetrics.triggerInterval(AlertsQuery.NAME, trigger);
+            jobMetrics.triggerInterval(SENSOR_AGGREGATES, settings.aggregatesTrigger());
+            jobMetrics.triggerInterval(SITE_AGGREGATES, settings.aggregatesTrigger());
+        });
+        spark.streams().addListener(jobMetrics);
         int exitCode = 0;
         try {
             new StreamingJob(spark, settings).run();

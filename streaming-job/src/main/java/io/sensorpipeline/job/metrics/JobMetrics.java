@@ -13,6 +13,7 @@ import org.apache.spark.sql.streaming.StreamingQueryListener;
 import org.apache.spark.sql.streaming.StreamingQueryProgress;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -61,6 +62,7 @@ public final class JobMetrics
     private final Gauge lastBatchId;
     private final Gauge lastCommit;
     private final Gauge active;
+    private final Gauge triggerInterval;
 
     public JobMetrics(PrometheusRegistry registry)
     {
@@ -105,8 +107,16 @@ public final class JobMetrics
                 .help("Id of a query's last completed micro-batch").labelNames("query").register(registry);
         lastCommit = Gauge.builder().name("sensorpipeline_query_last_commit_timestamp_seconds")
                 .help("When a query last committed a micro-batch, in seconds since the epoch").labelNames("query").register(registry);
+        triggerInterval = Gauge.builder().name("sensorpipeline_query_trigger_interval_seconds")
+                .help("A query's micro-batch interval (absent with available-now)").labelNames("query").register(registry);
         active = Gauge.builder().name("sensorpipeline_query_active")
                 .help("1 while a query runs, 0 once it stopped or failed").labelNames("query").register(registry);
+    }
+
+    /** Publishes a query's trigger interval, against which alert rules compare its batch durations. */
+    public void triggerInterval(String query, Duration interval)
+    {
+        triggerInterval.labelValues(query).set(interval.toMillis() / 1000.0);
     }
 
     @Override
