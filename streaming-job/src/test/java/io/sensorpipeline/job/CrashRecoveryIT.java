@@ -76,17 +76,10 @@ class CrashRecoveryIT
     private static Process startJob(String... flags)
             throws IOException
     {
-        List<String> command = new ArrayList<>();
-        command.add(TestProcesses.java());
-        command.addAll(TestProcesses.sparkJvmFlags());
-        command.addAll(List.of("-Xmx1g", "-Dspark.master=local[2]", "-Dspark.driver.bindAddress=127.0.0.1", "-Dspark.driver.host=127.0.0.1",
-                "-Dspark.ui.enabled=false", "-cp", System.getProperty("java.class.path"), StreamingJob.class.getName()));
-        command.addAll(arguments());
-        command.addAll(List.of("--metrics-port", "0"));
-        command.addAll(List.of(flags));
-        return new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(directory.resolve("job.log").toFile()))
-                .start();
+        List<String> arguments = new ArrayList<>(arguments());
+        arguments.addAll(List.of("--metrics-port", "0"));
+        arguments.addAll(List.of(flags));
+        return TestProcesses.startJob(directory, List.of("-Dspark.ui.enabled=false"), arguments);
     }
 
     private static void waitForCommits(int commits, Duration timeout)

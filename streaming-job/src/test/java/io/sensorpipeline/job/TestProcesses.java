@@ -32,6 +32,25 @@ final class TestProcesses
         return Arrays.asList(Files.readString(Path.of("target", "classes", "io", "sensorpipeline", "job", "spark-jvm-flags.txt")).trim().split("\\s+"));
     }
 
+    /**
+     * Starts the streaming job's main in its own JVM (local[2], driver on 127.0.0.1), appending its output to job.log
+     * in the directory.
+     */
+    static Process startJob(Path directory, List<String> jvmFlags, List<String> arguments)
+            throws IOException
+    {
+        List<String> command = new ArrayList<>();
+        command.add(java());
+        command.addAll(sparkJvmFlags());
+        command.addAll(List.of("-Xmx1g", "-Dspark.master=local[2]", "-Dspark.driver.bindAddress=127.0.0.1", "-Dspark.driver.host=127.0.0.1"));
+        command.addAll(jvmFlags);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), StreamingJob.class.getName()));
+        command.addAll(arguments);
+        return new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(directory.resolve("job.log").toFile()))
+                .start();
+    }
+
     /** Starts the producer on topic sensor-readings; its summary goes to producer.out in the directory. */
     static Process startProducer(Path directory, String bootstrapServers, String... flags)
             throws IOException

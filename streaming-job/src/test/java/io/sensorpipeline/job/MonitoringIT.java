@@ -1,0 +1,209 @@
+package io.sensorpipeline.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sensorpipeline.localstack.KafkaBrokerExtension;
+import io.sensorpipeline.localstack.Prometheus;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.DoublePredicate;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The shipped monitoring configuration against the real thing: the producer and the job (each in its own JVM) on a
+ * real broker, scraped by a real Prometheus running configs/prometheus with only the ports changed. Every dashboard
+ * expression must return data; Kafka lag must rise while the job is down and fall once it is back; the job's dead
+ * letters by reason must equal the faults the producer injected.
+ */
+class MonitoringIT
+{
+    private static final Path CONFIGS = Path.of("..", "configs");
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int FAULTY_RECORDS = 20_000;
+
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1));
+
+    @TempDir
+    static Path directory;
+
+    private static final List<Process> processes = new ArrayList<>();
+
+    @AfterAll
+    static void stopProcesses()
+    {
+        for (Process process : processes) {
+            process.destroyForcibly();
+        }
+    }
+
+    @Test
+    void dashboardsShowDataLagFollowsTheJobAndDeadLettersMatchTheInjectedFaults()
+            throws Exception
+    {
+        int producerPort = freePort();
+        int jobPort = freePort();
+        int sparkPort = freePort();
+        try (Prometheus prometheus = Prometheus.start(testConfig(producerPort, jobPort, sparkPort), directory.resolve("prometheus"), freePort())) {
+            Process job = startJob(jobPort, sparkPort);
+            Process producer = start(TestProcesses.startProducer(directory, kafka.bootstrapServers(), "--metrics-port", Integer.toString(producerPort),
+                    "--rate", "1000", "--count", Integer.toString(FAULTY_RECORDS), "--malformed-ratio", "0.05", "--duplicate-ratio", "0.01",
+                    "--progress-interval", "1s"));
+
+            // While both run: every panel of every shipped dashboard has data.
+            awaitValue(prometheus, "sum(sensorpipeline_producer_events_sent_total)", value -> value > 5_000, Duration.ofSeconds(60));
+            awaitValue(prometheus, "count(sensorpipeline_alerts_total)", value -> value >= 1, Duration.ofSeconds(60));
+            Thread.sleep(5_000);
+            List<String> empty = new ArrayList<>();
+            for (String expression : dashboardExpressions()) {
+                if (results(prometheus, expression).isEmpty()) {
+                    empty.add(expression);
+                }
+            }
+            assertThat(empty).as("dashboard expressions without data").isEmpty();
+
+            // Once the producer is done and the job has caught up: dead letters by reason = the injected faults.
+            assertThat(producer.waitFor(2, TimeUnit.MINUTES)).isTrue();
+            awaitValue(prometheus, "sum(sensorpipeline_query_input_rows_total{query=\"ingest\"})", value -> value == FAULTY_RECORDS, Duration.ofSeconds(60));
+            Thread.sleep(3_000);
+            Map<String, Double> injected = byLabel(prometheus,
+                    "sum by (reason) (last_over_time(sensorpipeline_producer_faults_injected_total[10m]))", "reason");
+            Map<String, Double> deadLetters = byLabel(prometheus, "sum by (reason) (sensorpipeline_dead_letters_total)", "reason");
+            assertThat(injected.values().stream().mapToDouble(Double::doubleValue).sum()).isGreaterThan(500);
+            assertThat(deadLetters).isEqualTo(injected);
+
+            // The job stops while readings keep coming: on restart its first batches report the backlog, then work it off.
+            Process steady = start(TestProcesses.startProducer(directory, kafka.bootstrapServers(), "--metrics-port", Integer.toString(producerPort),
+                    "--rate", "1000", "--duration", "60s", "--progress-interval", "1s"));
+            awaitValue(prometheus, "sum(sensorpipeline_producer_events_sent_total)", value -> value > 3_000, Duration.ofSeconds(30));
+            double lagBefore = value(prometheus, "max(sensorpipeline:kafka_lag:max)");
+            job.destroy();
+            assertThat(job.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(15_000);
+            startJob(jobPort, sparkPort, "--max-offsets-per-trigger", "2000");
+            double peak = awaitValue(prometheus, "max(sensorpipeline:kafka_lag:max)", value -> value > 8_000, Duration.ofSeconds(90));
+            double after = awaitValue(prometheus, "max(sensorpipeline:kafka_lag:max)", value -> value < 2_000, Duration.ofSeconds(90));
+            assertThat(peak).as("lag while the job was away").isGreaterThan(lagBefore + 5_000);
+            assertThat(after).as("lag once it caught up").isLessThan(peak / 4);
+            steady.destroy();
+        }
+    }
+
+    private static Process startJob(int metricsPort, int sparkPort, String... flags)
+            throws IOException
+    {
+        List<String> arguments = new ArrayList<>(List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(),
+                "--lake-root", directory.resolve("lake").toString(), "--checkpoint-root", directory.resolve("checkpoints").toString(),
+                "--sensors-file", "../data/sensors.csv", "--shuffle-partitions", "2", "--trigger", "1s", "--aggregates-trigger", "2s",
+                "--metrics-port", Integer.toString(metricsPort)));
+        arguments.addAll(List.of(flags));
+        return start(TestProcesses.startJob(directory, List.of("-Dspark.ui.enabled=true", "-Dspark.ui.port=" + sparkPort), arguments));
+    }
+
+    private static Process start(Process process)
+    {
+        processes.add(process);
+        return process;
+    }
+
+    /** configs/prometheus/prometheus.yml with the test's ports, a 1 s scrape interval and absolute rule paths. */
+    private static Path testConfig(int producerPort, int jobPort, int sparkPort)
+            throws IOException
+    {
+        Path shipped = CONFIGS.resolve("prometheus").toAbsolutePath();
+        String config = Files.readString(shipped.resolve("prometheus.yml"))
+                .replace("127.0.0.1:9400", "127.0.0.1:" + producerPort)
+                .replace("127.0.0.1:9401", "127.0.0.1:" + jobPort)
+                .replace("127.0.0.1:4040", "127.0.0.1:" + sparkPort)
+                .replace("scrape_interval: 5s", "scrape_interval: 1s")
+                .replace("evaluation_interval: 5s", "evaluation_interval: 1s")
+                .replace("- rules/", "- " + shipped.resolve("rules") + "/");
+        assertThat(config).contains(":" + producerPort, ":" + jobPort, ":" + sparkPort, shipped.resolve("rules").toString());
+        Path file = directory.resolve("prometheus.yml");
+        Files.writeString(file, config);
+        return file;
+    }
+
+    private static List<String> dashboardExpressions()
+            throws IOException
+    {
+        List<String> expressions = new ArrayList<>();
+        try (Stream<Path> files = Files.list(CONFIGS.resolve("grafana").resolve("dashboards"))) {
+            for (Path dashboard : files.filter(file -> file.toString().endsWith(".json")).sorted().toList()) {
+                for (JsonNode panel : JSON.readTree(dashboard.toFile()).get("panels")) {
+                    for (JsonNode target : panel.get("targets")) {
+                        expressions.add(target.get("expr").asText());
+                    }
+                }
+            }
+        }
+        assertThat(expressions).isNotEmpty();
+        return expressions;
+    }
+
+    private static JsonNode results(Prometheus prometheus, String expression)
+            throws IOException, InterruptedException
+    {
+        JsonNode answer = JSON.readTree(prometheus.query(expression));
+        assertThat(answer.path("status").asText()).as("%s: %s", expression, answer).isEqualTo("success");
+        return answer.path("data").path("result");
+    }
+
+    private static double value(Prometheus prometheus, String expression)
+            throws IOException, InterruptedException
+    {
+        JsonNode result = results(prometheus, expression);
+        return result.isEmpty() ? Double.NaN : result.get(0).path("value").get(1).asDouble();
+    }
+
+    private static Map<String, Double> byLabel(Prometheus prometheus, String expression, String label)
+            throws IOException, InterruptedException
+    {
+        Map<String, Double> values = new TreeMap<>();
+        for (JsonNode series : results(prometheus, expression)) {
+            double value = series.path("value").get(1).asDouble();
+            if (value != 0) {
+                values.put(series.path("metric").path(label).asText(), value);
+            }
+        }
+        return values;
+    }
+
+    private static double awaitValue(Prometheus prometheus, String expression, DoublePredicate condition, Duration timeout)
+            throws IOException, InterruptedException
+    {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            double value = value(prometheus, expression);
+            if (!Double.isNaN(value) && condition.test(value)) {
+                return value;
+            }
+            assertThat(System.nanoTime()).as("%s reaches its condition within %s (last value %s; job log %s)", expression, timeout, value,
+                    directory.resolve("job.log")).isLessThan(deadline);
+            Thread.sleep(500);
+        }
+    }
+
+    private static int freePort()
+            throws IOException
+    {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}
