@@ -1,22 +1,12 @@
 package io.sensorpipeline.job;
 
-import io.sensorpipeline.job.io.SensorMetadata;
-import io.sensorpipeline.job.transform.Decoding;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.execution.streaming.MemoryStream;
 import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.streaming.StreamingQueryProgress;
 import org.junit.jupiter.api.Test;
-import scala.Option;
-import scala.collection.JavaConverters;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,29 +22,30 @@ class DeduplicationTest
     private static final Duration WATERMARK = Duration.ofMinutes(2);
 
     private final SparkSession spark = SparkTestSession.get();
-    private long offset;
+    private final KafkaTestRecords records = new KafkaTestRecords();
 
     @Test
     void repeatedEventIdsAreDroppedLateReadingsAreCountedAndRejectsNeverMoveTheWatermark()
             throws Exception
     {
-        MemoryStream<Row> topic = new MemoryStream<>(2, spark.sqlContext(), Option.empty(), Encoders.row(StreamingJob.KAFKA_RECORD));
-        Decoding decoding = new Decoding(SensorMetadata.read(spark, Path.of("..", "data", "sensors.csv").toString()), Duration.ofMinutes(1));
-        StreamingQuery query = IngestQuery.deduplicate(decoding.decode(topic.toDF()), WATERMARK)
+        MemoryStream<Row> topic = KafkaTestRecords.topic(spark, 2);
+        StreamingQuery query = IngestQuery.deduplicate(KafkaTestRecords.decoding(spark).decode(topic.toDF()), WATERMARK)
                 .writeStream().format("memory").queryName("deduplicated").outputMode("append").start();
         try {
             // Readings uploaded late, as buffering gateways do, next to a reject whose Kafka time is an hour ahead.
-            add(topic, query,
-                    reading("e1", "2026-11-24T10:00:00Z"),
-                    reading("e2", "2026-11-24T10:00:05Z"),
-                    reading("e1", "2026-11-24T10:00:00Z"),
-                    record("not json", "2026-11-24T11:00:00Z"));
+            KafkaTestRecords.add(topic,
+                    records.reading("e1", "2026-11-24T10:00:00Z"),
+                    records.reading("e2", "2026-11-24T10:00:05Z"),
+                    records.reading("e1", "2026-11-24T10:00:00Z"),
+                    records.record("not json", Instant.parse("2026-11-24T11:00:00Z")));
+            query.processAllAvailable();
             // The watermark is now 10:00:05 - 2 min. A reject's Kafka time would have made it 10:58 and e3 late.
-            add(topic, query,
-                    reading("e3", "2026-11-24T10:00:30Z"),
-                    reading("e2", "2026-11-24T10:00:05Z"),
-                    reading("e0", "2026-11-24T09:50:00Z"),
-                    record("{}", "2026-11-24T11:00:01Z"));
+            KafkaTestRecords.add(topic,
+                    records.reading("e3", "2026-11-24T10:00:30Z"),
+                    records.reading("e2", "2026-11-24T10:00:05Z"),
+                    records.reading("e0", "2026-11-24T09:50:00Z"),
+                    records.record("{}", Instant.parse("2026-11-24T11:00:01Z")));
+            query.processAllAvailable();
 
             List<StreamingQueryProgress> progress = Arrays.stream(query.recentProgress()).filter(p -> p.stateOperators().length > 0).toList();
             List<String> valid = new ArrayList<>();
@@ -79,25 +70,5 @@ class DeduplicationTest
         finally {
             query.stop();
         }
-    }
-
-    private static void add(MemoryStream<Row> topic, StreamingQuery query, Row... records)
-    {
-        topic.addData(JavaConverters.asScalaBuffer(List.of(records)).toSeq());
-        query.processAllAvailable();
-    }
-
-    private Row reading(String eventId, String eventTime)
-    {
-        String json = "{\"eventId\":\"" + eventId + "\",\"sensorId\":\"sensor-00001\",\"type\":\"humidity\",\"value\":40.0,\"unit\":\"%\","
-                + "\"timestamp\":\"" + eventTime + "\"}";
-        // Uploaded a second after the reading was taken.
-        return record(json, Instant.parse(eventTime).plusSeconds(1).toString());
-    }
-
-    private Row record(String value, String kafkaTime)
-    {
-        return RowFactory.create(null, value.getBytes(StandardCharsets.UTF_8), "sensor-readings", 0, offset++,
-                Timestamp.from(Instant.parse(kafkaTime)), 0);
     }
 }

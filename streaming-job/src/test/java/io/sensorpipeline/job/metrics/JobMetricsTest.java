@@ -1,26 +1,18 @@
 package io.sensorpipeline.job.metrics;
 
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.sensorpipeline.job.KafkaTestRecords;
 import io.sensorpipeline.job.SparkTestSession;
-import io.sensorpipeline.job.StreamingJob;
-import io.sensorpipeline.job.io.SensorMetadata;
 import io.sensorpipeline.job.transform.Decoding;
 import org.apache.spark.api.java.function.VoidFunction2;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.execution.streaming.MemoryStream;
 import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.streaming.StreamingQueryProgress;
 import org.junit.jupiter.api.Test;
-import scala.Option;
-import scala.collection.JavaConverters;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,15 +26,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The metrics of a real micro-batch query, written the way the ingest query writes: foreachBatch over a persisted batch. */
 class JobMetricsTest
 {
+    private static final Instant KAFKA_TIME = Instant.parse("2026-11-24T10:00:30Z");
+
     private final SparkSession spark = SparkTestSession.get();
-    private long offset;
+    private final KafkaTestRecords records = new KafkaTestRecords();
 
     @Test
     void progressAndObservedCountsBecomeMetrics()
             throws Exception
     {
-        MemoryStream<Row> topic = new MemoryStream<>(3, spark.sqlContext(), Option.empty(), Encoders.row(StreamingJob.KAFKA_RECORD));
-        Decoding decoding = new Decoding(SensorMetadata.read(spark, Path.of("..", "data", "sensors.csv").toString()), Duration.ofMinutes(1));
+        MemoryStream<Row> topic = KafkaTestRecords.topic(spark, 3);
+        Decoding decoding = KafkaTestRecords.decoding(spark);
         AtomicLong written = new AtomicLong();
         VoidFunction2<Dataset<Row>, Long> write = (batch, batchId) -> {
             batch.persist();
@@ -57,17 +51,17 @@ class JobMetricsTest
         StreamingQuery query = deduplicateAndCount(decoding.decode(topic.toDF()), Duration.ofMinutes(2))
                 .writeStream().queryName("ingest").foreachBatch(write).start();
         try {
-            topic.addData(JavaConverters.asScalaBuffer(List.of(
-                    reading("e1", "2026-11-24T10:00:00Z"),
-                    reading("e2", "2026-11-24T10:00:10Z"),
-                    reading("e1", "2026-11-24T10:00:00Z"),
-                    record("not json"),
-                    record("{\"eventId\":\"x\"}"))).toSeq());
+            KafkaTestRecords.add(topic,
+                    records.reading("e1", "2026-11-24T10:00:00Z"),
+                    records.reading("e2", "2026-11-24T10:00:10Z"),
+                    records.reading("e1", "2026-11-24T10:00:00Z"),
+                    records.record("not json", KAFKA_TIME),
+                    records.record("{\"eventId\":\"x\"}", KAFKA_TIME));
             query.processAllAvailable();
-            topic.addData(JavaConverters.asScalaBuffer(List.of(
-                    reading("e3", "2026-11-24T10:00:20Z"),
-                    reading("e0", "2026-11-24T09:50:00Z"),
-                    record("[]"))).toSeq());
+            KafkaTestRecords.add(topic,
+                    records.reading("e3", "2026-11-24T10:00:20Z"),
+                    records.reading("e0", "2026-11-24T09:50:00Z"),
+                    records.record("[]", KAFKA_TIME));
             query.processAllAvailable();
         }
         finally {
@@ -99,21 +93,5 @@ class JobMetricsTest
     {
         assertThat(JobMetrics.topics("{\"sensor-readings\":{\"0\":12,\"1\":40}}")).containsExactly("sensor-readings");
         assertThat(JobMetrics.topics(null)).isEmpty();
-    }
-
-    private Row reading(String eventId, String eventTime)
-    {
-        return record("{\"eventId\":\"" + eventId + "\",\"sensorId\":\"sensor-00001\",\"type\":\"humidity\",\"value\":40.0,\"unit\":\"%\","
-                + "\"timestamp\":\"" + eventTime + "\"}", Instant.parse(eventTime).plusSeconds(1));
-    }
-
-    private Row record(String value)
-    {
-        return record(value, Instant.parse("2026-11-24T10:00:30Z"));
-    }
-
-    private Row record(String value, Instant kafkaTime)
-    {
-        return RowFactory.create(null, value.getBytes(StandardCharsets.UTF_8), "sensor-readings", 0, offset++, Timestamp.from(kafkaTime), 0);
     }
 }
