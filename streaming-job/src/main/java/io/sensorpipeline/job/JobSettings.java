@@ -5,6 +5,8 @@ import io.sensorpipeline.common.settings.Settings;
 import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 
+import org.apache.spark.SparkConf;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -45,10 +47,12 @@ public record JobSettings(
         boolean reset,
         String metricsHost,
         Optional<Integer> metricsPort,
-        Map<String, String> kafkaOptions)
+        Map<String, String> kafkaOptions,
+        Map<String, String> sparkOptions)
 {
     public static final String ENVIRONMENT_PREFIX = "PIPELINE_";
     public static final String KAFKA_PREFIX = "kafka.";
+    public static final String SPARK_PREFIX = "spark.";
     public static final String AVAILABLE_NOW = "available-now";
 
     public static final List<Setting> SETTINGS = List.of(
@@ -92,11 +96,12 @@ public record JobSettings(
         requireNonNull(metricsHost, "metricsHost is null");
         requireNonNull(metricsPort, "metricsPort is null");
         kafkaOptions = Map.copyOf(requireNonNull(kafkaOptions, "kafkaOptions is null"));
+        sparkOptions = Map.copyOf(requireNonNull(sparkOptions, "sparkOptions is null"));
     }
 
     public static SettingsLoader loader()
     {
-        return new SettingsLoader("streaming-job", SETTINGS, ENVIRONMENT_PREFIX, List.of(KAFKA_PREFIX));
+        return new SettingsLoader("streaming-job", SETTINGS, ENVIRONMENT_PREFIX, List.of(KAFKA_PREFIX, SPARK_PREFIX));
     }
 
     public static JobSettings load(List<String> arguments, Map<String, String> environment)
@@ -125,6 +130,8 @@ public record JobSettings(
         }
         Map<String, String> kafkaOptions = new TreeMap<>();
         settings.withPrefix(KAFKA_PREFIX).forEach((key, value) -> kafkaOptions.put(KAFKA_PREFIX + key, value));
+        Map<String, String> sparkOptions = new TreeMap<>();
+        settings.withPrefix(SPARK_PREFIX).forEach((key, value) -> sparkOptions.put(SPARK_PREFIX + key, value));
         return new JobSettings(
                 settings.string("kafka.bootstrap.servers"),
                 settings.string("topic"),
@@ -146,7 +153,18 @@ public record JobSettings(
                 settings.bool("reset"),
                 settings.string("metrics-host"),
                 settings.string("metrics-port").equalsIgnoreCase("off") ? Optional.empty() : Optional.of(settings.integer("metrics-port", 0, 65_535)),
-                kafkaOptions);
+                kafkaOptions,
+                sparkOptions);
+    }
+
+    /**
+     * The session's Spark settings from the config file, environment and flags ({@code spark.*}, such as
+     * {@code spark.hadoop.fs.s3a.endpoint}); a key spark-submit's {@code --conf} already set keeps that value.
+     */
+    public SparkConf applyTo(SparkConf conf)
+    {
+        sparkOptions.forEach(conf::setIfMissing);
+        return conf;
     }
 
     /** The location of one table: {@code <lake-root>/<table>}. */

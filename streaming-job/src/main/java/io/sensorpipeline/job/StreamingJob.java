@@ -147,7 +147,7 @@ public final class StreamingJob
                 .setIfMissing("spark.metrics.conf.*.sink.prometheusServlet.path", "/metrics/prometheus")
                 .setIfMissing("spark.metrics.namespace", "sensorpipeline")
                 .setIfMissing("spark.sql.streaming.metricsEnabled", "true");
-        return SparkSession.builder().config(conf).getOrCreate();
+        return SparkSession.builder().config(settings.applyTo(conf)).getOrCreate();
     }
 
     /** Starts the queries; returns when they end (available-now) or when one of them fails or is stopped. */

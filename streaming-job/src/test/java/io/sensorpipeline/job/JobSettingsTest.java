@@ -25,7 +25,7 @@ class JobSettingsTest
         assertThat(JobSettings.load(List.of(), Map.of())).isEqualTo(new JobSettings("127.0.0.1:9092", "sensor-readings", "earliest",
                 Optional.of(500_000L), true, "output/lake", "output/checkpoints", Optional.of(Duration.ofSeconds(10)), Duration.ofSeconds(30), Duration.ofMinutes(2),
                 Duration.ofMinutes(1), Duration.ofMinutes(5), "data/sensors.csv", Duration.ofMinutes(1), 20, "sensor-alerts", 4, false, "127.0.0.1", Optional.of(9401),
-                Map.of("kafka.bootstrap.servers", "127.0.0.1:9092")));
+                Map.of("kafka.bootstrap.servers", "127.0.0.1:9092"), Map.of()));
     }
 
     @Test
@@ -52,11 +52,13 @@ class JobSettingsTest
                 "--reset",
                 "--metrics-host", "0.0.0.0",
                 "--metrics-port", "off",
-                "--set", "kafka.security.protocol=SASL_SSL"), Map.of());
+                "--set", "kafka.security.protocol=SASL_SSL",
+                "--spark.hadoop.dfs.replication", "1"), Map.of());
         assertThat(settings).isEqualTo(new JobSettings("broker:9093", "readings", "latest", Optional.of(50_000L), false, "s3a://lake/",
                 "hdfs://nn:9000/checkpoints", Optional.empty(), Duration.ofMinutes(1), Duration.ofSeconds(30), Duration.ofMinutes(2), Duration.ofMinutes(10),
                 "hdfs://nn:9000/meta/sensors.csv", Duration.ofSeconds(15), 50, "alerts", 8, true, "0.0.0.0", Optional.empty(),
-                Map.of("kafka.bootstrap.servers", "broker:9093", "kafka.security.protocol", "SASL_SSL")));
+                Map.of("kafka.bootstrap.servers", "broker:9093", "kafka.security.protocol", "SASL_SSL"),
+                Map.of("spark.hadoop.dfs.replication", "1")));
         assertThat(settings.tablePath("processed_data")).isEqualTo("s3a://lake/processed_data");
         assertThat(settings.checkpointPath("dead_letters")).isEqualTo("hdfs://nn:9000/checkpoints/dead_letters");
     }

@@ -1,0 +1,117 @@
+package io.sensorpipeline.job;
+
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The job in its own JVM, with a processing-time trigger, is killed with SIGKILL twice while readings flow, and
+ * restarted each time; afterwards every table is complete, with no row twice and none missing. Each subclass runs it
+ * on one storage backend: the lake and the checkpoints are wherever {@link #lakeRoot} and {@link #checkpointRoot} say.
+ */
+abstract class CrashRecoveryScenario
+{
+    /** Where logs and the producer's output go (always a local directory). */
+    abstract Path directory();
+
+    abstract String bootstrapServers();
+
+    abstract String lakeRoot();
+
+    abstract String checkpointRoot();
+
+    @Test
+    void killedTwiceMidStreamEveryTableIsCompleteAndExact()
+            throws Exception
+    {
+        Process producer = TestProcesses.startProducer(directory(), bootstrapServers(), "--rate", "3000", "--duration", "40s",
+                "--malformed-ratio", "0.02", "--duplicate-ratio", "0.01", "--late-ratio", "0.01");
+        for (int kill = 1; kill <= 2; kill++) {
+            Process job = startJob("--trigger", "1s");
+            // Let it commit a few batches, then kill it in the middle of whatever it is doing.
+            waitForCommits(3 * kill, Duration.ofMinutes(2));
+            Thread.sleep(1_500);
+            job.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        }
+        assertThat(producer.waitFor(2, TimeUnit.MINUTES)).isTrue();
+        assertThat(producer.exitValue()).isZero();
+        // Restarted after the second kill: drain the topic and close what is due, then stop.
+        Process drain = startJob("--trigger", "available-now");
+        assertThat(drain.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        assertThat(drain.exitValue()).as(Files.readString(directory().resolve("job.log"))).isZero();
+
+        SparkSession spark = SparkTestSession.get();
+        JobSettings settings = settings();
+        Verify.Accounting accounting = new Verify(spark, settings).run(System.out);
+        assertThat(accounting.addsUp()).isTrue();
+        assertThat(accounting.records()).isEqualTo(TestProcesses.summary(directory()).get("eventsSent").asLong());
+        assertThat(accounting.deadLetters()).isPositive();
+        // Dead letters: no Kafka record twice. Aggregates and alerts: no window or alert twice.
+        assertNoDuplicates(spark.read().parquet(settings.tablePath("dead_letters")), "partition", "offset");
+        assertNoDuplicates(spark.read().parquet(settings.tablePath("sensor_aggregates")), "sensorId", "window_start");
+        assertNoDuplicates(spark.read().parquet(settings.tablePath("site_aggregates")), "siteId", "type", "window_start");
+        assertNoDuplicates(spark.read().parquet(settings.tablePath("alerts")), "alertId");
+    }
+
+    private static void assertNoDuplicates(Dataset<Row> table, String... key)
+    {
+        long rows = table.count();
+        assertThat(rows).isPositive();
+        assertThat(table.dropDuplicates(key).count()).as("rows with the same " + Arrays.toString(key)).isEqualTo(rows);
+    }
+
+    private Process startJob(String... flags)
+            throws IOException
+    {
+        List<String> arguments = new ArrayList<>(arguments());
+        arguments.addAll(List.of("--metrics-port", "0"));
+        arguments.addAll(List.of(flags));
+        return TestProcesses.startJob(directory(), List.of("-Dspark.ui.enabled=false"), arguments);
+    }
+
+    private void waitForCommits(int commits, Duration timeout)
+            throws InterruptedException, IOException
+    {
+        org.apache.hadoop.fs.Path log = new org.apache.hadoop.fs.Path(checkpointRoot() + "/ingest/commits");
+        FileSystem fs = log.getFileSystem(SparkTestSession.get().sparkContext().hadoopConfiguration());
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!fs.exists(log) || fs.listStatus(log, path -> !path.getName().startsWith(".")).length < commits) {
+            assertThat(System.nanoTime()).as("the job commits %d batches in time; log: %s", commits, directory().resolve("job.log")).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+    }
+
+    /** Settings the backend needs besides the two roots. */
+    List<String> storageArguments()
+    {
+        return List.of();
+    }
+
+    private List<String> arguments()
+    {
+        List<String> arguments = new ArrayList<>(List.of("--kafka.bootstrap.servers", bootstrapServers(), "--lake-root", lakeRoot(),
+                "--checkpoint-root", checkpointRoot(), "--sensors-file", "../data/sensors.csv", "--shuffle-partitions", "2"));
+        arguments.addAll(storageArguments());
+        return arguments;
+    }
+
+    private JobSettings settings()
+    {
+        return JobSettings.load(arguments(), Map.of());
+    }
+
+}
