@@ -1,0 +1,105 @@
+package io.sensorpipeline.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sensorpipeline.localstack.KafkaBrokerExtension;
+import io.sensorpipeline.localstack.S3ProxyServer;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The job with its lake and checkpoints on S3 (s3a:// against a real S3Proxy), set by configuration alone: the exact
+ * accounting of verify, and each table's row count through Spark equal to the sum of its Parquet footers' row counts.
+ */
+class S3IT
+{
+    private static final String BUCKET = "sensor-lake";
+
+    @RegisterExtension
+    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1));
+
+    @TempDir
+    static java.nio.file.Path directory;
+
+    private static S3ProxyServer s3;
+
+    @BeforeAll
+    static void startS3()
+            throws Exception
+    {
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        s3 = S3ProxyServer.start(directory.resolve("s3"), port, BUCKET, "local-identity", UUID.randomUUID().toString());
+    }
+
+    @AfterAll
+    static void stopS3()
+    {
+        if (s3 != null) {
+            s3.close();
+        }
+    }
+
+    @Test
+    void theJobWritesToS3ExactlyOnceAndTheFootersAgree()
+            throws Exception
+    {
+        JsonNode summary = TestProcesses.produce(directory, kafka.bootstrapServers(), "--rate", "0", "--count", "20000",
+                "--malformed-ratio", "0.03", "--duplicate-ratio", "0.01");
+        List<String> arguments = new ArrayList<>(List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(),
+                "--lake-root", "s3a://" + BUCKET + "/lake", "--checkpoint-root", "s3a://" + BUCKET + "/checkpoints",
+                "--sensors-file", "../data/sensors.csv", "--shuffle-partitions", "2", "--metrics-port", "off",
+                "--max-offsets-per-trigger", "5000"));
+        arguments.addAll(s3.sparkFlags());
+        List<String> drain = new ArrayList<>(arguments);
+        drain.addAll(List.of("--trigger", "available-now"));
+        Process job = TestProcesses.startJob(directory, List.of("-Dspark.ui.enabled=false"), drain);
+        assertThat(job.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        assertThat(job.exitValue()).as(Files.readString(directory.resolve("job.log"))).isZero();
+
+        SparkSession spark = SparkTestSession.get();
+        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+        List<String> flags = s3.sparkFlags();
+        for (int index = 0; index < flags.size(); index += 2) {
+            hadoop.set(flags.get(index).substring("--spark.hadoop.".length()), flags.get(index + 1));
+        }
+        JobSettings settings = JobSettings.load(arguments, Map.of());
+        Verify.Accounting accounting = new Verify(spark, settings).run(System.out);
+        assertThat(accounting.addsUp()).isTrue();
+        assertThat(accounting.records()).isEqualTo(summary.get("eventsSent").asLong());
+        assertThat(accounting.deadLetters()).isPositive();
+
+        for (String table : List.of(IngestQuery.PROCESSED_DATA, IngestQuery.DEAD_LETTERS)) {
+            long rows = spark.read().parquet(settings.tablePath(table)).count();
+            long footerRows = 0;
+            // The files the table's _spark_metadata log committed, each footer read with parquet-hadoop.
+            for (String file : LatencyReport.commitTimes(spark, new Path(settings.tablePath(table), "_spark_metadata")).keySet()) {
+                try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(new Path(file), hadoop))) {
+                    footerRows += reader.getRecordCount();
+                }
+            }
+            assertThat(rows).as(table).isPositive();
+            assertThat(footerRows).as("%s: the Parquet footers' row counts", table).isEqualTo(rows);
+        }
+    }
+}
