@@ -6,7 +6,6 @@ import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,9 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
@@ -48,7 +45,7 @@ import static java.util.Objects.requireNonNull;
 public final class KafkaBroker
         implements AutoCloseable
 {
-    public static final String HOST = "127.0.0.1";
+    public static final String HOST = LocalProcesses.HOST;
 
     static final String MAIN_CLASS = "kafka.Kafka";
     private static final String STORAGE_TOOL = "kafka.tools.StorageTool";
@@ -89,7 +86,7 @@ public final class KafkaBroker
     /** A broker on two ports that are free on 127.0.0.1 now, for tests that run next to other brokers. */
     public static KafkaBroker onFreePorts(Path dataDirectory)
     {
-        int[] ports = freePorts(2);
+        int[] ports = LocalProcesses.freePorts(2);
         return builder(dataDirectory).port(ports[0]).controllerPort(ports[1]).build();
     }
 
@@ -134,7 +131,7 @@ public final class KafkaBroker
             started.getOutputStream().close();
             process = started;
             // Until it is ready the broker dies with this JVM, so an interrupted start leaves nothing behind.
-            shutdownHook = new Thread(() -> terminate(started.toHandle(), STOP_TIMEOUT), "stop-kafka-" + port);
+            shutdownHook = new Thread(() -> LocalProcesses.terminate(started.toHandle(), STOP_TIMEOUT), "stop-kafka-" + port);
             Runtime.getRuntime().addShutdownHook(shutdownHook);
             awaitReady(started, logOffset);
             if (outlivesJvm) {
@@ -152,7 +149,7 @@ public final class KafkaBroker
         if (process == null) {
             return;
         }
-        terminate(process.toHandle(), STOP_TIMEOUT);
+        LocalProcesses.terminate(process.toHandle(), STOP_TIMEOUT);
         removeShutdownHook();
     }
 
@@ -163,7 +160,7 @@ public final class KafkaBroker
             return;
         }
         process.destroyForcibly();
-        awaitExit(process.toHandle(), STOP_TIMEOUT);
+        LocalProcesses.awaitExit(process.toHandle(), STOP_TIMEOUT);
         removeShutdownHook();
     }
 
@@ -262,7 +259,7 @@ public final class KafkaBroker
             tool.getOutputStream().close();
             if (!tool.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 tool.destroyForcibly();
-                awaitExit(tool.toHandle(), STOP_TIMEOUT);
+                LocalProcesses.awaitExit(tool.toHandle(), STOP_TIMEOUT);
                 throw new IllegalStateException("Timed out after " + timeout.toSeconds() + " s: " + commandLine
                         + "\n" + Files.readString(output));
             }
@@ -291,18 +288,6 @@ public final class KafkaBroker
         String serverProperties = serverPropertiesOf(dataDirectory.toAbsolutePath().normalize()).toString();
         List<String> arguments = handle.info().arguments().map(Arrays::asList).orElse(List.of());
         return handle.isAlive() && arguments.contains(MAIN_CLASS) && arguments.contains(serverProperties);
-    }
-
-    /** SIGTERM, then SIGKILL after the timeout; returns whether SIGKILL was needed. */
-    static boolean terminate(ProcessHandle handle, Duration timeout)
-    {
-        handle.destroy();
-        if (awaitExit(handle, timeout)) {
-            return false;
-        }
-        handle.destroyForcibly();
-        awaitExit(handle, timeout);
-        return true;
     }
 
     static boolean isPortFree(int port)
@@ -414,12 +399,12 @@ public final class KafkaBroker
             }
             // The log line alone is not enough for a client: the port must accept connections as well.
             logged = logged || readFrom(logFile(), logOffset).contains(STARTED_MESSAGE);
-            if (logged && accepts(port)) {
+            if (logged && LocalProcesses.accepts(port)) {
                 return;
             }
             if (System.nanoTime() > deadline) {
                 broker.destroyForcibly();
-                awaitExit(broker.toHandle(), STOP_TIMEOUT);
+                LocalProcesses.awaitExit(broker.toHandle(), STOP_TIMEOUT);
                 removeShutdownHook();
                 throw new IllegalStateException("Kafka broker was not ready within " + START_TIMEOUT.toSeconds()
                         + " s and was killed" + logTail(logOffset));
@@ -539,35 +524,6 @@ public final class KafkaBroker
         }
     }
 
-    private static boolean accepts(int port)
-    {
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(HOST, port), 500);
-            return true;
-        }
-        catch (IOException e) {
-            return false;
-        }
-    }
-
-    private static boolean awaitExit(ProcessHandle handle, Duration timeout)
-    {
-        try {
-            handle.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            return true;
-        }
-        catch (TimeoutException e) {
-            return false;
-        }
-        catch (ExecutionException e) {
-            throw new IllegalStateException("Cannot wait for process " + handle.pid(), e);
-        }
-        catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return !handle.isAlive();
-        }
-    }
-
     private static String readFrom(Path file, long offset)
             throws IOException
     {
@@ -580,33 +536,6 @@ public final class KafkaBroker
             input.seek(start);
             input.readFully(bytes);
             return new String(bytes, StandardCharsets.UTF_8);
-        }
-    }
-
-    private static int[] freePorts(int count)
-    {
-        // All sockets stay open until every port is picked, so the ports differ.
-        List<ServerSocket> sockets = new ArrayList<>();
-        try {
-            for (int index = 0; index < count; index++) {
-                ServerSocket socket = new ServerSocket();
-                sockets.add(socket);
-                socket.bind(new InetSocketAddress(HOST, 0));
-            }
-            return sockets.stream().mapToInt(ServerSocket::getLocalPort).toArray();
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("Cannot find free ports on " + HOST, e);
-        }
-        finally {
-            for (ServerSocket socket : sockets) {
-                try {
-                    socket.close();
-                }
-                catch (IOException e) {
-                    // Nothing to do: the port is released with the socket either way.
-                }
-            }
         }
     }
 

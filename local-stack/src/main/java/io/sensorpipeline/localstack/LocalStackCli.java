@@ -147,7 +147,7 @@ public final class LocalStackCli
             return EXIT_OK;
         }
         err.println("stopping Kafka (pid " + pid.get() + ")");
-        boolean killed = KafkaBroker.terminate(running.get(), STOP_TIMEOUT);
+        boolean killed = LocalProcesses.terminate(running.get(), STOP_TIMEOUT);
         if (running.get().isAlive()) {
             err.println("Error: Kafka (pid " + pid.get() + ") is still running after SIGKILL");
             return EXIT_FAILURE;

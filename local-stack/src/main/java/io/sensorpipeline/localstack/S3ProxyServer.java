@@ -2,13 +2,11 @@ package io.sensorpipeline.localstack;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static java.util.Objects.requireNonNull;
 
@@ -20,6 +18,7 @@ public final class S3ProxyServer
         implements AutoCloseable
 {
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
 
     private final Process process;
     private final int port;
@@ -55,7 +54,7 @@ public final class S3ProxyServer
                 .redirectOutput(directory.resolve("s3proxy.log").toFile())
                 .start();
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        while (!accepts(port)) {
+        while (!LocalProcesses.accepts(port)) {
             if (!process.isAlive() || System.nanoTime() > deadline) {
                 process.destroyForcibly();
                 throw new IllegalStateException("S3Proxy did not start; see " + directory.resolve("s3proxy.log"));
@@ -97,26 +96,7 @@ public final class S3ProxyServer
     @Override
     public void close()
     {
-        process.destroy();
-        try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-            }
-        }
-        catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            process.destroyForcibly();
-        }
-    }
-
-    private static boolean accepts(int port)
-    {
-        try (Socket ignored = new Socket("127.0.0.1", port)) {
-            return true;
-        }
-        catch (IOException e) {
-            return false;
-        }
+        LocalProcesses.terminate(process.toHandle(), STOP_TIMEOUT);
     }
 
     private static String javaBinary()

@@ -35,7 +35,7 @@ class LocalStackCliIT
     @AfterEach
     void stopBrokers()
     {
-        brokers.forEach(broker -> KafkaBroker.terminate(broker, Duration.ofSeconds(30)));
+        brokers.forEach(broker -> LocalProcesses.terminate(broker, Duration.ofSeconds(30)));
     }
 
     @Test

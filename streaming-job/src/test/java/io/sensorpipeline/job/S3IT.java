@@ -2,6 +2,7 @@ package io.sensorpipeline.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sensorpipeline.localstack.KafkaBrokerExtension;
+import io.sensorpipeline.localstack.LocalProcesses;
 import io.sensorpipeline.localstack.S3ProxyServer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -15,7 +16,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,11 +45,7 @@ class S3IT
     static void startS3()
             throws Exception
     {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        s3 = S3ProxyServer.start(directory.resolve("s3"), port, BUCKET, "local-identity", UUID.randomUUID().toString());
+        s3 = S3ProxyServer.start(directory.resolve("s3"), LocalProcesses.freePorts(1)[0], BUCKET, "local-identity", UUID.randomUUID().toString());
     }
 
     @AfterAll
