@@ -138,7 +138,7 @@ public record ProducerSettings(
                 settings.positiveDuration("progress-interval", "expected a positive duration"),
                 settings.positiveDuration("startup-timeout", "expected a positive duration"),
                 settings.string("metrics-host"),
-                settings.string("metrics-port").equalsIgnoreCase("off") ? Optional.empty() : Optional.of(settings.integer("metrics-port", 0, 65_535)),
+                settings.portOrOff("metrics-port"),
                 settings.withPrefix(KAFKA_PREFIX));
     }
 

@@ -152,7 +152,7 @@ public record JobSettings(
                 settings.integer("shuffle-partitions", 1, 10_000),
                 settings.bool("reset"),
                 settings.string("metrics-host"),
-                settings.string("metrics-port").equalsIgnoreCase("off") ? Optional.empty() : Optional.of(settings.integer("metrics-port", 0, 65_535)),
+                settings.portOrOff("metrics-port"),
                 kafkaOptions,
                 sparkOptions);
     }
@@ -165,6 +165,15 @@ public record JobSettings(
     {
         sparkOptions.forEach(conf::setIfMissing);
         return conf;
+    }
+
+    /**
+     * The configuration of a session of the job or one of its tools: the app name, UTC as the session zone (event
+     * dates and hours are UTC days and hours, whatever the machine's zone), and the {@code spark.*} settings.
+     */
+    public SparkConf sparkConf(String appName)
+    {
+        return applyTo(new SparkConf().setAppName(appName).set("spark.sql.session.timeZone", "UTC"));
     }
 
     /** The location of one table: {@code <lake-root>/<table>}. */

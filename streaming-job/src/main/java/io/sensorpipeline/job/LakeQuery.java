@@ -2,7 +2,6 @@ package io.sensorpipeline.job;
 
 import io.sensorpipeline.common.settings.SettingsException;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -64,7 +63,7 @@ public final class LakeQuery
             System.exit(2);
             return;
         }
-        SparkSession spark = SparkSession.builder().config(settings.applyTo(new SparkConf().setAppName("sensor-pipeline-query").set("spark.sql.session.timeZone", "UTC"))).getOrCreate();
+        SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-query")).getOrCreate();
         try {
             LakeQuery query = new LakeQuery(spark, settings);
             query.registerViews();

@@ -6,7 +6,6 @@ import io.sensorpipeline.common.settings.SettingsException;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -66,7 +65,7 @@ public final class LatencyReport
             System.exit(2);
             return;
         }
-        SparkSession spark = SparkSession.builder().config(settings.applyTo(new SparkConf().setAppName("sensor-pipeline-latency").set("spark.sql.session.timeZone", "UTC"))).getOrCreate();
+        SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-latency")).getOrCreate();
         try {
             report(spark, settings.tablePath(IngestQuery.PROCESSED_DATA), skipSeconds);
         }

@@ -4,7 +4,6 @@ import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.SensorMetadata;
 import io.sensorpipeline.job.transform.Decoding;
-import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -58,7 +57,7 @@ public final class Verify
             System.exit(2);
             return;
         }
-        SparkSession spark = SparkSession.builder().config(settings.applyTo(new SparkConf().setAppName("sensor-pipeline-verify").set("spark.sql.session.timeZone", "UTC"))).getOrCreate();
+        SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-verify")).getOrCreate();
         boolean addsUp;
         try {
             addsUp = new Verify(spark, settings).run(System.out).addsUp();

@@ -47,6 +47,12 @@ public final class Settings
         return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.trim());
     }
 
+    /** A TCP port (0 for any free one), or empty when the value is {@code off}. */
+    public Optional<Integer> portOrOff(String key)
+    {
+        return string(key).equalsIgnoreCase("off") ? Optional.empty() : Optional.of(integer(key, 0, 65_535));
+    }
+
     public int integer(String key, int minimum, int maximum)
     {
         return (int) whole(key, minimum, maximum);
