@@ -3,14 +3,10 @@ package io.sensorpipeline.producer;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
-import io.prometheus.metrics.exporter.httpserver.HTTPServer;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.sensorpipeline.common.FaultKind;
+import io.sensorpipeline.common.metrics.MetricsServer;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.BindException;
 import java.util.function.LongSupplier;
 
 import static java.util.Objects.requireNonNull;
@@ -24,13 +20,11 @@ final class ProducerMetrics
 {
     private static final double[] LATENCY_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120};
 
-    private final HTTPServer server;
-    private final String host;
+    private final MetricsServer server;
 
-    private ProducerMetrics(HTTPServer server, String host)
+    private ProducerMetrics(MetricsServer server)
     {
         this.server = server;
-        this.host = host;
     }
 
     /** Registers the metrics of {@code stats} and serves them, with the JVM's, on {@code host:port} (0: any free port). */
@@ -38,17 +32,7 @@ final class ProducerMetrics
     {
         PrometheusRegistry registry = new PrometheusRegistry();
         register(registry, stats, retries);
-        JvmMetrics.builder().register(registry);
-        try {
-            return new ProducerMetrics(HTTPServer.builder().hostname(host).port(port).registry(registry).buildAndStart(), host);
-        }
-        catch (BindException e) {
-            throw new IllegalArgumentException("invalid setting metrics-port=" + port + ": " + host + ":" + port
-                    + " is in use; choose a free port, or off to serve no metrics", e);
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("cannot serve metrics on " + host + ":" + port, e);
-        }
+        return new ProducerMetrics(MetricsServer.start(host, port, registry));
     }
 
     static void register(PrometheusRegistry registry, ProducerStats stats, LongSupplier retries)
@@ -94,7 +78,7 @@ final class ProducerMetrics
 
     String url()
     {
-        return "http://" + host + ":" + server.getPort() + "/metrics";
+        return server.url();
     }
 
     @Override

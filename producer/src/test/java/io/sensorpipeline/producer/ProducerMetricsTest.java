@@ -1,14 +1,11 @@
 package io.sensorpipeline.producer;
 
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.sensorpipeline.common.FaultKind;
+import io.sensorpipeline.common.metrics.MetricsText;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -16,7 +13,6 @@ class ProducerMetricsTest
 {
     @Test
     void theStatsAreWhatPrometheusScrapes()
-            throws IOException
     {
         ProducerStats stats = new ProducerStats();
         PrometheusRegistry registry = new PrometheusRegistry();
@@ -30,7 +26,7 @@ class ProducerMetricsTest
         stats.failed(new TimeoutException("expired"));
         stats.currentRate(1234.5);
 
-        String text = scrape(registry);
+        String text = MetricsText.scrape(registry);
         assertThat(text)
                 .contains("sensorpipeline_producer_events_sent_total 2.0")
                 .contains("sensorpipeline_producer_send_errors_total{kind=\"TimeoutException\"} 1.0")
@@ -44,13 +40,5 @@ class ProducerMetricsTest
                 .contains("sensorpipeline_producer_send_latency_seconds_bucket{le=\"0.0025\"} 1\n")
                 .contains("sensorpipeline_producer_send_latency_seconds_bucket{le=\"0.05\"} 2\n")
                 .contains("sensorpipeline_producer_send_latency_seconds_count 2\n");
-    }
-
-    private static String scrape(PrometheusRegistry registry)
-            throws IOException
-    {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        new PrometheusTextFormatWriter(false).write(out, registry.scrape());
-        return out.toString(StandardCharsets.UTF_8);
     }
 }

@@ -1,11 +1,11 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.common.metrics.MetricsServer;
 import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.KafkaSource;
 import io.sensorpipeline.job.io.SensorMetadata;
 import io.sensorpipeline.job.metrics.JobMetrics;
-import io.sensorpipeline.job.metrics.MetricsEndpoint;
 import io.sensorpipeline.job.metrics.ProgressLog;
 import io.sensorpipeline.job.transform.Decoding;
 import io.sensorpipeline.job.transform.Enrichment;
@@ -83,10 +83,10 @@ public final class StreamingJob
             return;
         }
         PrometheusRegistry registry = new PrometheusRegistry();
-        MetricsEndpoint metrics = null;
+        MetricsServer metrics = null;
         if (settings.metricsPort().isPresent()) {
             try {
-                metrics = MetricsEndpoint.start(settings.metricsHost(), settings.metricsPort().get(), registry);
+                metrics = MetricsServer.start(settings.metricsHost(), settings.metricsPort().get(), registry);
             }
             catch (IllegalArgumentException e) {
                 System.err.println("streaming-job: " + e.getMessage());
@@ -131,11 +131,9 @@ public final class StreamingJob
      */
     static SparkSession session(String appName, JobSettings settings)
     {
-        SparkConf conf = new SparkConf()
-                .setAppName(appName)
+        // The user's spark.* settings come first, so that the defaults below give way to them.
+        SparkConf conf = settings.sparkConf(appName)
                 .set("spark.sql.shuffle.partitions", Integer.toString(settings.shufflePartitions()))
-                // Event dates and hours are UTC days and hours, whatever the machine's zone.
-                .set("spark.sql.session.timeZone", "UTC")
                 .setIfMissing("spark.sql.inMemoryColumnarStorage.compressed", "false")
                 .setIfMissing("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "100000")
                 // Parquet's standard timestamp (INT64 microseconds) instead of Spark's legacy INT96.
@@ -147,7 +145,7 @@ public final class StreamingJob
                 .setIfMissing("spark.metrics.conf.*.sink.prometheusServlet.path", "/metrics/prometheus")
                 .setIfMissing("spark.metrics.namespace", "sensorpipeline")
                 .setIfMissing("spark.sql.streaming.metricsEnabled", "true");
-        return SparkSession.builder().config(settings.applyTo(conf)).getOrCreate();
+        return SparkSession.builder().config(conf).getOrCreate();
     }
 
     /** Starts the queries; returns when they end (available-now) or when one of them fails or is stopped. */

@@ -1,4 +1,4 @@
-package io.sensorpipeline.job.metrics;
+package io.sensorpipeline.common.metrics;
 
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
@@ -10,14 +10,14 @@ import java.net.BindException;
 
 import static java.util.Objects.requireNonNull;
 
-/** The job's {@code /metrics} endpoint: the streaming metrics of {@link JobMetrics} and the JVM's. */
-public final class MetricsEndpoint
+/** A {@code /metrics} endpoint for Prometheus: a registry's metrics and the JVM's (the producer's and the job's). */
+public final class MetricsServer
         implements AutoCloseable
 {
     private final HTTPServer server;
     private final String host;
 
-    private MetricsEndpoint(HTTPServer server, String host)
+    private MetricsServer(HTTPServer server, String host)
     {
         this.server = server;
         this.host = host;
@@ -28,12 +28,12 @@ public final class MetricsEndpoint
      *
      * @throws IllegalArgumentException when the port is taken, naming the setting to change
      */
-    public static MetricsEndpoint start(String host, int port, PrometheusRegistry registry)
+    public static MetricsServer start(String host, int port, PrometheusRegistry registry)
     {
         requireNonNull(host, "host is null");
         JvmMetrics.builder().register(registry);
         try {
-            return new MetricsEndpoint(HTTPServer.builder().hostname(host).port(port).registry(registry).buildAndStart(), host);
+            return new MetricsServer(HTTPServer.builder().hostname(host).port(port).registry(registry).buildAndStart(), host);
         }
         catch (BindException e) {
             throw new IllegalArgumentException("invalid setting metrics-port=" + port + ": " + host + ":" + port

@@ -1,4 +1,4 @@
-package io.sensorpipeline.job.metrics;
+package io.sensorpipeline.common.metrics;
 
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;

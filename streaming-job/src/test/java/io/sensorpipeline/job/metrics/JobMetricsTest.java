@@ -1,6 +1,7 @@
 package io.sensorpipeline.job.metrics;
 
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.sensorpipeline.common.metrics.MetricsText;
 import io.sensorpipeline.job.KafkaTestRecords;
 import io.sensorpipeline.job.SparkTestSession;
 import io.sensorpipeline.job.transform.Decoding;
