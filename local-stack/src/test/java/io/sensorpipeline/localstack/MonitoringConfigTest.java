@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -42,7 +41,7 @@ class MonitoringConfigTest
     void everyDashboardExpressionIsValidPromQl()
             throws Exception
     {
-        List<String> expressions = dashboardExpressions();
+        List<String> expressions = GrafanaDashboards.expressions(CONFIGS);
         assertThat(expressions).hasSizeGreaterThanOrEqualTo(20);
         assertPromtool(List.of("check", "rules", rulesFile(expressions).toString()));
     }
@@ -60,34 +59,11 @@ class MonitoringConfigTest
             throws IOException
     {
         String datasources = Files.readString(CONFIGS.resolve("grafana/provisioning/datasources/prometheus.yml"));
-        for (Path dashboard : dashboards()) {
+        for (Path dashboard : GrafanaDashboards.files(CONFIGS)) {
             for (JsonNode panel : JSON.readTree(dashboard.toFile()).get("panels")) {
                 String uid = panel.path("datasource").path("uid").asText();
                 assertThat(datasources).as("%s: panel %s", dashboard, panel.path("title").asText()).contains("uid: " + uid);
             }
-        }
-    }
-
-    /** Every expression of every panel target of the shipped dashboards, in file order. */
-    static List<String> dashboardExpressions()
-            throws IOException
-    {
-        List<String> expressions = new ArrayList<>();
-        for (Path dashboard : dashboards()) {
-            for (JsonNode panel : JSON.readTree(dashboard.toFile()).get("panels")) {
-                for (JsonNode target : panel.get("targets")) {
-                    expressions.add(target.get("expr").asText());
-                }
-            }
-        }
-        return expressions;
-    }
-
-    static List<Path> dashboards()
-            throws IOException
-    {
-        try (Stream<Path> files = Files.list(CONFIGS.resolve("grafana/dashboards"))) {
-            return files.filter(file -> file.toString().endsWith(".json")).sorted().toList();
         }
     }
 

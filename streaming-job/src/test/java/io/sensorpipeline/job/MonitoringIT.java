@@ -3,7 +3,9 @@ package io.sensorpipeline.job;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sensorpipeline.common.FaultKind;
+import io.sensorpipeline.localstack.GrafanaDashboards;
 import io.sensorpipeline.localstack.KafkaBrokerExtension;
+import io.sensorpipeline.localstack.LocalProcesses;
 import io.sensorpipeline.localstack.Prometheus;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -11,7 +13,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,7 +22,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoublePredicate;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -57,10 +57,11 @@ class MonitoringIT
     void dashboardsShowDataLagFollowsTheJobAndDeadLettersMatchTheInjectedFaults()
             throws Exception
     {
-        int producerPort = freePort();
-        int jobPort = freePort();
-        int sparkPort = freePort();
-        try (Prometheus prometheus = Prometheus.start(testConfig(producerPort, jobPort, sparkPort), directory.resolve("prometheus"), freePort())) {
+        int[] ports = LocalProcesses.freePorts(4);
+        int producerPort = ports[0];
+        int jobPort = ports[1];
+        int sparkPort = ports[2];
+        try (Prometheus prometheus = Prometheus.start(testConfig(producerPort, jobPort, sparkPort), directory.resolve("prometheus"), ports[3])) {
             Process job = startJob(jobPort, sparkPort);
             Process producer = start(TestProcesses.startProducer(directory, kafka.bootstrapServers(), "--metrics-port", Integer.toString(producerPort),
                     "--rate", "1000", "--count", Integer.toString(FAULTY_RECORDS), "--malformed-ratio", "0.05", "--duplicate-ratio", "0.01",
@@ -71,7 +72,9 @@ class MonitoringIT
             awaitValue(prometheus, "count(sensorpipeline_alerts_total)", value -> value >= 1, Duration.ofSeconds(60));
             Thread.sleep(5_000);
             List<String> empty = new ArrayList<>();
-            for (String expression : dashboardExpressions()) {
+            List<String> expressions = GrafanaDashboards.expressions(CONFIGS);
+            assertThat(expressions).isNotEmpty();
+            for (String expression : expressions) {
                 if (results(prometheus, expression).isEmpty()) {
                     empty.add(expression);
                 }
@@ -150,23 +153,6 @@ class MonitoringIT
         return file;
     }
 
-    private static List<String> dashboardExpressions()
-            throws IOException
-    {
-        List<String> expressions = new ArrayList<>();
-        try (Stream<Path> files = Files.list(CONFIGS.resolve("grafana").resolve("dashboards"))) {
-            for (Path dashboard : files.filter(file -> file.toString().endsWith(".json")).sorted().toList()) {
-                for (JsonNode panel : JSON.readTree(dashboard.toFile()).get("panels")) {
-                    for (JsonNode target : panel.get("targets")) {
-                        expressions.add(target.get("expr").asText());
-                    }
-                }
-            }
-        }
-        assertThat(expressions).isNotEmpty();
-        return expressions;
-    }
-
     private static JsonNode results(Prometheus prometheus, String expression)
             throws IOException, InterruptedException
     {
@@ -207,14 +193,6 @@ class MonitoringIT
             assertThat(System.nanoTime()).as("%s reaches its condition within %s (last value %s; job log %s)", expression, timeout, value,
                     directory.resolve("job.log")).isLessThan(deadline);
             Thread.sleep(500);
-        }
-    }
-
-    private static int freePort()
-            throws IOException
-    {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
         }
     }
 }
