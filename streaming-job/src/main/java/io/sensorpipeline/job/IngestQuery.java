@@ -18,6 +18,7 @@ import org.apache.spark.sql.streaming.Trigger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeoutException;
 
 import static java.util.Objects.requireNonNull;
@@ -37,6 +38,9 @@ public final class IngestQuery
     public static final String PROCESSED_DATA = "processed_data";
     public static final String DEAD_LETTERS = "dead_letters";
     public static final List<String> TABLES = List.of(PROCESSED_DATA, DEAD_LETTERS);
+    /** processed_data's Parquet writer settings, which compaction keeps too. */
+    public static final Map<String, String> PROCESSED_DATA_OPTIONS = TableSink.withoutDictionary(
+            "eventId", "value", "raw_value", "timestamp", "ingest_delay_ms", "seq", "battery", "kafka_offset", "kafka_timestamp");
 
     private final SparkSession spark;
     private final JobSettings settings;
@@ -56,8 +60,7 @@ public final class IngestQuery
     {
         Dataset<Row> deduplicated = deduplicate(decoding.decode(kafkaRecords), settings.watermarkDelay());
 
-        TableSink processed = new TableSink(spark, PROCESSED_DATA, settings.tablePath(PROCESSED_DATA), List.of("event_date"),
-                TableSink.withoutDictionary("eventId", "value", "raw_value", "timestamp", "ingest_delay_ms", "seq", "battery", "kafka_offset", "kafka_timestamp"));
+        TableSink processed = new TableSink(spark, PROCESSED_DATA, settings.tablePath(PROCESSED_DATA), List.of("event_date"), PROCESSED_DATA_OPTIONS);
         TableSink deadLetters = new TableSink(spark, DEAD_LETTERS, settings.tablePath(DEAD_LETTERS), List.of("event_date"));
         VoidFunction2<Dataset<Row>, Long> writeTables = (batch, batchId) -> {
             // Persisted: both tables come from one evaluation of the batch (one Kafka read, one parse, and the

@@ -1,6 +1,8 @@
 package io.sensorpipeline.job;
 
 import io.sensorpipeline.common.settings.SettingsException;
+import io.sensorpipeline.job.io.SinkLog;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -88,7 +90,7 @@ public final class LakeQuery
         return arguments[index];
     }
 
-    /** Registers a view per table that exists. */
+    /** Registers a view per table that has committed files. */
     public void registerViews()
             throws IOException
     {
@@ -131,10 +133,16 @@ public final class LakeQuery
         out.print(result.showString(rows, 40, false));
     }
 
+    /** Whether a table has committed files: Spark cannot read a table whose log lists none (no schema to infer). */
     private boolean exists(String location)
             throws IOException
     {
         Path path = new Path(location);
-        return path.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(path);
+        FileSystem fileSystem = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        if (!fileSystem.exists(path)) {
+            return false;
+        }
+        return !fileSystem.exists(new Path(path, SinkLog.DIRECTORY))
+                || !SinkLog.of(spark.sparkContext().hadoopConfiguration(), path).committedFiles().isEmpty();
     }
 }

@@ -163,7 +163,7 @@ public final class Settings
                 + " (from " + origin(key) + "): " + expectation);
     }
 
-    static Duration parseDuration(String text)
+    public static Duration parseDuration(String text)
     {
         String value = text.trim().toLowerCase(Locale.ROOT);
         String[][] units = {{"ms", "1"}, {"s", "1000"}, {"m", "60000"}, {"h", "3600000"}, {"d", "86400000"}};

@@ -66,7 +66,7 @@ public final class TableSink
         for (String column : columns) {
             options.put("parquet.enable.dictionary#" + column, "false");
         }
-        return options;
+        return Map.copyOf(options);
     }
 
     public String name()

@@ -1,0 +1,498 @@
+package io.sensorpipeline.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sensorpipeline.common.settings.Settings;
+import io.sensorpipeline.common.settings.SettingsException;
+import io.sensorpipeline.job.io.SinkLog;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.parquet.schema.MessageType;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.execution.streaming.FileStreamSourceLog;
+import org.apache.spark.sql.execution.streaming.FileStreamSourceLog$;
+import org.apache.spark.sql.execution.streaming.FileStreamSource.FileEntry;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.UUID;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Rewrites one day of a table into a few large files, so that a micro-batch sink's many small files do not slow every
+ * query down, without a reader ever seeing a row twice or missing one.
+ *
+ * <p>Readers see only the files listed in the table's {@code _spark_metadata} log ({@link SinkLog}), so the new files
+ * are invisible until the log lists them, and the log changes in one atomic step that swaps the day's old files for the
+ * new ones. Step by step:
+ * <ol>
+ *   <li>Read the latest {@code .compact} file of the log (the whole list up to that batch) and pick the day's files
+ *       from it. Files committed after it stay as they are until a later run.</li>
+ *   <li>Check that every streaming query that reads this table (the aggregates and alerts read processed_data) has
+ *       committed a batch holding each of those files; otherwise stop and change nothing.</li>
+ *   <li>Check that the files share one Parquet schema; count their rows from the footers.</li>
+ *   <li>Write the rows into a staging directory ({@code <table>/_compaction/<run>/}, which no reader lists), check the
+ *       new files' row count against the old, and move them into the day's partition directory.</li>
+ *   <li>Write a journal of the run that names the old and the new files.</li>
+ *   <li>Replace the {@code .compact} file with the same list, the day's old files swapped for the new ones; a reader
+ *       sees the old list or the new one. The new entries carry modification time 0: streaming readers remember files
+ *       by path and take a file older than their newest minus {@code maxFileAge} as already read, which is right,
+ *       since they have read those rows (step 2).</li>
+ *   <li>Delete nothing yet: a query planned a moment ago still reads the old files. A run deletes the files of earlier
+ *       runs' journals older than {@code --retention} that the log no longer lists (the old ones, or the new ones when
+ *       the job's own log compaction won a race and the swap did not take).</li>
+ * </ol>
+ * The job may keep running: the sink only adds files with new batch ids. If the sink writes its next {@code .compact}
+ * file in the same instant from the old list, the swap is undone, which is still consistent (the old files are
+ * there); the run reports it.
+ */
+public final class TableCompaction
+{
+    /** The streaming queries of the job that read a table as a stream, by the table they read. */
+    static final Map<String, List<String>> STREAMING_READERS = Map.of(
+            IngestQuery.PROCESSED_DATA, List.of(StreamingJob.SENSOR_AGGREGATES, StreamingJob.SITE_AGGREGATES, AlertsQuery.NAME),
+            StreamingJob.SENSOR_AGGREGATES, List.of(AlertsQuery.NAME));
+
+    static final String WORK_DIRECTORY = "_compaction";
+    static final long DEFAULT_TARGET_FILE_SIZE = 128L << 20;
+    static final Duration DEFAULT_RETENTION = Duration.ofHours(1);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final DateTimeFormatter RUN_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+
+    private final SparkSession spark;
+    private final JobSettings settings;
+    private final Configuration configuration;
+    private final PrintStream progress;
+
+    public TableCompaction(SparkSession spark, JobSettings settings, PrintStream progress)
+    {
+        this.spark = requireNonNull(spark, "spark is null");
+        this.settings = requireNonNull(settings, "settings is null");
+        this.configuration = spark.sessionState().newHadoopConf();
+        this.progress = requireNonNull(progress, "progress is null");
+    }
+
+    /** What a run did; {@code committed} is false when it changed nothing, and {@code message} says why. */
+    public record Result(boolean committed, int filesBefore, int filesAfter, long rows, long bytesBefore, long bytesAfter, String message) {}
+
+    public static void main(String[] arguments)
+            throws IOException
+    {
+        List<String> rest = new ArrayList<>();
+        String table = null;
+        LocalDate date = null;
+        long targetFileSize = DEFAULT_TARGET_FILE_SIZE;
+        Duration retention = DEFAULT_RETENTION;
+        boolean cleanupOnly = false;
+        try {
+            for (int index = 0; index < arguments.length; index++) {
+                switch (arguments[index]) {
+                    case "--table" -> table = value(arguments, ++index, "--table");
+                    case "--date" -> date = date(value(arguments, ++index, "--date"));
+                    case "--target-file-size" -> targetFileSize = bytes(value(arguments, ++index, "--target-file-size"));
+                    case "--retention" -> retention = duration(value(arguments, ++index, "--retention"));
+                    case "--cleanup" -> cleanupOnly = true;
+                    case "--help", "-h" -> {
+                        System.out.print(usage());
+                        return;
+                    }
+                    default -> rest.add(arguments[index]);
+                }
+            }
+            if (table == null || !LakeQuery.TABLES.contains(table)) {
+                throw new IllegalArgumentException("--table must be one of " + String.join(", ", LakeQuery.TABLES) + " (got " + table + ")");
+            }
+            if (date == null && !cleanupOnly) {
+                throw new IllegalArgumentException("--date YYYY-MM-DD is required (or --cleanup to only delete what earlier runs replaced)");
+            }
+        }
+        catch (IllegalArgumentException e) {
+            System.err.println("compact: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        JobSettings settings;
+        try {
+            settings = JobSettings.load(rest, System.getenv());
+        }
+        catch (SettingsException e) {
+            System.err.println("compact: " + e.getMessage().replaceFirst("^streaming-job: ", ""));
+            System.exit(2);
+            return;
+        }
+        SparkSession spark = StreamingJob.session("sensor-pipeline-compact", settings);
+        int exitCode = 0;
+        try {
+            TableCompaction compaction = new TableCompaction(spark, settings, System.out);
+            if (cleanupOnly) {
+                compaction.cleanup(table, retention);
+            }
+            else {
+                Result result = compaction.compact(table, date, targetFileSize, retention);
+                exitCode = result.committed() || result.filesBefore() <= 1 ? 0 : 1;
+            }
+        }
+        catch (FileNotFoundException | IllegalStateException | UnsupportedOperationException e) {
+            System.err.println("compact: " + e.getMessage());
+            exitCode = 1;
+        }
+        finally {
+            spark.stop();
+        }
+        System.exit(exitCode);
+    }
+
+    static String usage()
+    {
+        return """
+                Usage: ./pipeline compact --table TABLE --date YYYY-MM-DD [--target-file-size 128MB] [--retention 1h] [the job's flags]
+                       ./pipeline compact --table TABLE --cleanup [--retention 1h] [the job's flags]
+
+                Rewrites one day (the partition event_date=YYYY-MM-DD) of a table into files of about --target-file-size,
+                and swaps them for the old files in the table's _spark_metadata log in one atomic step: a reader sees the
+                old files or the new ones, never both and never neither. The streaming job may keep running. Tables on
+                file:, hdfs: and s3a: are supported; the lake root comes from the job's flags (--config, --set, --lake-root).
+
+                The old files stay on disk until a later run (or --cleanup) finds them older than --retention and no
+                longer listed: a query planned just before the swap still reads them. Give --retention more than your
+                longest query takes.
+
+                Tables: """ + String.join(", ", LakeQuery.TABLES) + """
+
+                Exit codes: 0 compacted (or nothing to do), 1 refused or failed (the table is unchanged), 2 bad flags.
+                """;
+    }
+
+    /** Compacts the day {@code date} of {@code table}. */
+    public Result compact(String table, LocalDate date, long targetFileSize, Duration retention)
+            throws IOException
+    {
+        Path tablePath = new Path(settings.tablePath(table));
+        FileSystem fileSystem = tablePath.getFileSystem(configuration);
+        String scheme = fileSystem.getUri().getScheme();
+        if (!SinkLog.supportsScheme(scheme)) {
+            throw new UnsupportedOperationException(SinkLog.unsupportedScheme(scheme));
+        }
+        tablePath = fileSystem.makeQualified(tablePath);
+        SinkLog log = SinkLog.of(configuration, tablePath);
+        cleanup(table, retention);
+
+        String partition = "event_date=" + date;
+        OptionalLong compaction = log.latestCompaction();
+        if (compaction.isEmpty()) {
+            return nothing("%s has no .compact file in its log yet (the sink writes one every %s batches): nothing to compact".formatted(table, "spark.sql.streaming.fileSink.log.compactInterval"));
+        }
+        long compactionId = compaction.getAsLong();
+        List<SinkLog.Entry> listed = log.read(compactionId);
+        List<SinkLog.Entry> selected = listed.stream().filter(entry -> entry.path().getParent().getName().equals(partition)).toList();
+        long later = 0;
+        for (long id : log.batchIds().tailSet(compactionId, false)) {
+            later += log.read(id).stream().filter(entry -> entry.path().getParent().getName().equals(partition)).count();
+        }
+        String laterNote = later == 0 ? "" : " (%d newer files of the day, committed after log batch %d, wait for a later run)".formatted(later, compactionId);
+        progress.printf("compact: %s %s: %d files listed up to log batch %d%s%n", table, partition, selected.size(), compactionId, laterNote);
+        if (selected.size() <= 1) {
+            return nothing("%s %s has %d file(s) to compact: nothing to do%s".formatted(table, partition, selected.size(), laterNote));
+        }
+
+        List<String> unread = unreadByStreamingReaders(table, selected);
+        if (!unread.isEmpty()) {
+            return refused(selected, "%s; run compact again once they have caught up".formatted(String.join("; ", unread)));
+        }
+
+        MessageType schema = null;
+        long rows = 0;
+        long bytesBefore = 0;
+        for (SinkLog.Entry entry : selected) {
+            try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(entry.path(), configuration))) {
+                MessageType fileSchema = reader.getFooter().getFileMetaData().getSchema();
+                if (schema == null) {
+                    schema = fileSchema;
+                }
+                else if (!schema.equals(fileSchema)) {
+                    return refused(selected, "the files of %s do not share one Parquet schema (%s differs from the first file); compaction would lose columns".formatted(partition, entry.path().getName()));
+                }
+                rows += reader.getRecordCount();
+            }
+            bytesBefore += entry.size();
+        }
+
+        String run = RUN_TIME.format(Instant.now()) + "-" + UUID.randomUUID().toString().substring(0, 8);
+        Path work = new Path(tablePath, WORK_DIRECTORY);
+        Path staging = new Path(work, run);
+        int files = (int) Math.max(1, Math.min(selected.size(), (bytesBefore + targetFileSize - 1) / targetFileSize));
+        progress.printf("compact: rewriting %,d rows (%,d bytes) into %d file(s) under %s%n", rows, bytesBefore, files, staging);
+        Dataset<Row> data = spark.read().parquet(selected.stream().map(entry -> entry.path().toString()).toArray(String[]::new));
+        if (List.of(data.columns()).contains("event_date")) {
+            data = data.drop("event_date");
+        }
+        data.coalesce(files).write().options(table.equals(IngestQuery.PROCESSED_DATA) ? IngestQuery.PROCESSED_DATA_OPTIONS : Map.of()).parquet(staging.toString());
+
+        Path partitionPath = new Path(tablePath, partition);
+        List<SinkLog.Entry> written = new ArrayList<>();
+        long rowsWritten = 0;
+        long bytesAfter = 0;
+        for (FileStatus file : fileSystem.listStatus(staging, path -> path.getName().endsWith(".parquet"))) {
+            Path target = new Path(partitionPath, file.getPath().getName());
+            if (!fileSystem.rename(file.getPath(), target)) {
+                throw new IOException("could not move " + file.getPath() + " to " + target);
+            }
+            FileStatus moved = fileSystem.getFileStatus(target);
+            try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromStatus(moved, configuration))) {
+                rowsWritten += reader.getRecordCount();
+            }
+            bytesAfter += moved.getLen();
+            written.add(SinkLog.Entry.of(moved, 0));
+        }
+        fileSystem.delete(staging, true);
+        if (rowsWritten != rows) {
+            deleteAll(fileSystem, written.stream().map(SinkLog.Entry::path).toList());
+            throw new IllegalStateException("the new files of %s hold %d rows, the old ones %d: nothing changed".formatted(partition, rowsWritten, rows));
+        }
+        writeJournal(fileSystem, new Path(work, run + ".json"), table, date, selected, written);
+
+        Set<Path> replaced = paths(selected);
+        List<SinkLog.Entry> swapped = new ArrayList<>();
+        listed.stream().filter(entry -> !replaced.contains(entry.path())).forEach(swapped::add);
+        swapped.addAll(written);
+        if (log.latestCompaction().getAsLong() != compactionId) {
+            return lostRace(selected, "the job compacted its log while this run wrote");
+        }
+        log.replaceCompaction(compactionId, swapped);
+
+        // The sink reads the latest .compact file when it writes the next one; if it did so a moment before the swap,
+        // its list, without the swap, is the table now. Consistent either way; say which.
+        long latest = log.latestCompaction().getAsLong();
+        if (latest != compactionId && !paths(log.read(latest)).containsAll(paths(written))) {
+            return lostRace(selected, "the job compacted its log in the same instant");
+        }
+        progress.printf("compact: %s %s: %d files (%,d bytes) -> %d file(s) (%,d bytes), %,d rows; swapped in log batch %d.compact%n",
+                table, partition, selected.size(), bytesBefore, written.size(), bytesAfter, rows, compactionId);
+        progress.printf("compact: the %d old files stay until a run after %s deletes them (--retention; journal %s)%n",
+                selected.size(), text(retention), new Path(work, run + ".json"));
+        return new Result(true, selected.size(), written.size(), rows, bytesBefore, bytesAfter, "compacted");
+    }
+
+    private Result nothing(String message)
+    {
+        progress.println("compact: " + message);
+        return new Result(false, 0, 0, 0, 0, 0, message);
+    }
+
+    private Result refused(List<SinkLog.Entry> selected, String message)
+    {
+        System.err.println("compact: refused, the table is unchanged: " + message);
+        return new Result(false, selected.size(), selected.size(), 0, 0, 0, message);
+    }
+
+    private Result lostRace(List<SinkLog.Entry> selected, String why)
+    {
+        String message = why + ", so the table keeps its old files; run compact again (the new files are deleted after --retention)";
+        System.err.println("compact: " + message);
+        return new Result(false, selected.size(), selected.size(), 0, 0, 0, message);
+    }
+
+    /**
+     * For each streaming query that reads {@code table}: the files it has not yet read in a committed batch. A query
+     * that has never run has nothing to skip: it will read the new files like any other.
+     */
+    List<String> unreadByStreamingReaders(String table, List<SinkLog.Entry> files)
+            throws IOException
+    {
+        List<String> problems = new ArrayList<>();
+        for (String reader : STREAMING_READERS.getOrDefault(table, List.of())) {
+            Path checkpoint = new Path(settings.checkpointPath(reader));
+            FileSystem fileSystem = checkpoint.getFileSystem(configuration);
+            Path sources = new Path(checkpoint, "sources");
+            if (!fileSystem.exists(sources)) {
+                continue;
+            }
+            long committed = -1;
+            Path commits = new Path(checkpoint, "commits");
+            if (fileSystem.exists(commits)) {
+                for (FileStatus commit : fileSystem.listStatus(commits)) {
+                    String name = commit.getPath().getName();
+                    if (!name.isEmpty() && name.chars().allMatch(Character::isDigit)) {
+                        committed = Math.max(committed, Long.parseLong(name));
+                    }
+                }
+            }
+            Set<Path> read = new HashSet<>();
+            for (FileStatus source : fileSystem.listStatus(sources)) {
+                FileStreamSourceLog sourceLog = new FileStreamSourceLog(FileStreamSourceLog$.MODULE$.VERSION(), spark, source.getPath().toString());
+                for (FileEntry entry : sourceLog.allFiles()) {
+                    if (entry.batchId() <= committed) {
+                        read.add(new Path(URI.create(entry.path())));
+                    }
+                }
+            }
+            long unread = files.stream().filter(file -> !read.contains(file.path())).count();
+            if (unread > 0) {
+                problems.add("the streaming query %s has not yet read %d of the %d files (see %s)".formatted(reader, unread, files.size(), checkpoint));
+            }
+        }
+        return problems;
+    }
+
+    /**
+     * Deletes, for each journal of an earlier run older than {@code retention}, those of its old and new files that
+     * the log no longer lists, then the journal. Files the log lists are never deleted.
+     */
+    public int cleanup(String table, Duration retention)
+            throws IOException
+    {
+        Path tablePath = new Path(settings.tablePath(table));
+        FileSystem fileSystem = tablePath.getFileSystem(configuration);
+        Path work = new Path(tablePath, WORK_DIRECTORY);
+        if (!fileSystem.exists(work)) {
+            return 0;
+        }
+        SinkLog log = SinkLog.of(configuration, tablePath);
+        Set<Path> listed = null;
+        int deleted = 0;
+        long cutoff = System.currentTimeMillis() - retention.toMillis();
+        for (FileStatus journal : fileSystem.listStatus(work, path -> path.getName().endsWith(".json"))) {
+            JsonNode node;
+            try (InputStream input = fileSystem.open(journal.getPath())) {
+                node = JSON.readTree(new String(input.readAllBytes(), StandardCharsets.UTF_8));
+            }
+            if (node.path("createdAt").asLong(Long.MAX_VALUE) > cutoff) {
+                continue;
+            }
+            if (listed == null) {
+                listed = paths(log.committedFiles());
+            }
+            List<Path> unlisted = new ArrayList<>();
+            for (String field : List.of("replaced", "written")) {
+                for (JsonNode path : node.path(field)) {
+                    Path file = new Path(URI.create(path.asText()));
+                    if (!listed.contains(file)) {
+                        unlisted.add(file);
+                    }
+                }
+            }
+            deleted += deleteAll(fileSystem, unlisted);
+            fileSystem.delete(new Path(work, journal.getPath().getName().replaceFirst("\\.json$", "")), true);
+            fileSystem.delete(journal.getPath(), false);
+        }
+        if (deleted > 0) {
+            progress.printf("compact: deleted %d files of %s that earlier runs replaced more than %s ago%n", deleted, table, text(retention));
+        }
+        return deleted;
+    }
+
+    private static int deleteAll(FileSystem fileSystem, List<Path> files)
+            throws IOException
+    {
+        int deleted = 0;
+        for (Path file : files) {
+            if (fileSystem.delete(file, false)) {
+                deleted++;
+            }
+        }
+        return deleted;
+    }
+
+    private static void writeJournal(FileSystem fileSystem, Path journal, String table, LocalDate date, List<SinkLog.Entry> replaced, List<SinkLog.Entry> written)
+            throws IOException
+    {
+        ObjectNode node = JSON.createObjectNode()
+                .put("table", table)
+                .put("date", date.toString())
+                .put("createdAt", System.currentTimeMillis());
+        replaced.forEach(entry -> node.withArray("replaced").add(entry.path().toUri().toString()));
+        written.forEach(entry -> node.withArray("written").add(entry.path().toUri().toString()));
+        try (FSDataOutputStream output = fileSystem.create(journal, false)) {
+            output.write(node.toPrettyString().getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    private static Set<Path> paths(List<SinkLog.Entry> entries)
+    {
+        Set<Path> paths = new LinkedHashSet<>();
+        entries.forEach(entry -> paths.add(entry.path()));
+        return paths;
+    }
+
+    private static String value(String[] arguments, int index, String flag)
+    {
+        if (index >= arguments.length) {
+            throw new IllegalArgumentException(flag + " needs a value");
+        }
+        return arguments[index];
+    }
+
+    private static LocalDate date(String text)
+    {
+        try {
+            return LocalDate.parse(text);
+        }
+        catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("invalid --date '" + text + "': expected YYYY-MM-DD");
+        }
+    }
+
+    static long bytes(String text)
+    {
+        String value = text.trim().toUpperCase(Locale.ROOT).replaceFirst("I?B$", "");
+        long unit = switch (value.isEmpty() ? ' ' : value.charAt(value.length() - 1)) {
+            case 'K' -> 1L << 10;
+            case 'M' -> 1L << 20;
+            case 'G' -> 1L << 30;
+            default -> 1;
+        };
+        String number = unit == 1 ? value : value.substring(0, value.length() - 1);
+        try {
+            long bytes = Math.multiplyExact(Long.parseLong(number.trim()), unit);
+            if (bytes < 1 << 20) {
+                throw new IllegalArgumentException("invalid --target-file-size '" + text + "': at least 1MB");
+            }
+            return bytes;
+        }
+        catch (NumberFormatException | ArithmeticException e) {
+            throw new IllegalArgumentException("invalid --target-file-size '" + text + "': expected a size such as 128MB or 1GB");
+        }
+    }
+
+    private static String text(Duration duration)
+    {
+        return duration.toString().substring(2).toLowerCase(Locale.ROOT);
+    }
+
+    private static Duration duration(String text)
+    {
+        try {
+            return Settings.parseDuration(text);
+        }
+        catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("invalid --retention '" + text + "': expected a duration such as 30m or 1h (" + e.getMessage() + ")");
+        }
+    }
+}
