@@ -13,7 +13,10 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.parquet.column.ColumnDescriptor;
+import org.apache.parquet.schema.LogicalTypeAnnotation;
 import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.PrimitiveType;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -249,7 +252,10 @@ public final class TableCompaction
         Path staging = new Path(work, run);
         int files = (int) Math.max(1, Math.min(selected.size(), (bytesBefore + targetFileSize - 1) / targetFileSize));
         progress.printf("compact: rewriting %,d rows (%,d bytes) into %d file(s) under %s%n", rows, bytesBefore, files, staging);
-        Dataset<Row> data = spark.read().parquet(selected.stream().map(entry -> entry.path().toString()).toArray(String[]::new));
+        // Its own session, so the timestamps keep the physical type the old files have (INT96 from older writers).
+        SparkSession session = spark.newSession();
+        session.conf().set("spark.sql.parquet.outputTimestampType", timestampType(schema));
+        Dataset<Row> data = session.read().parquet(selected.stream().map(entry -> entry.path().toString()).toArray(String[]::new));
         if (List.of(data.columns()).contains("event_date")) {
             data = data.drop("event_date");
         }
@@ -432,6 +438,20 @@ public final class TableCompaction
         try (FSDataOutputStream output = fileSystem.create(journal, false)) {
             output.write(node.toPrettyString().getBytes(StandardCharsets.UTF_8));
         }
+    }
+
+    private static String timestampType(MessageType schema)
+    {
+        for (ColumnDescriptor column : schema.getColumns()) {
+            if (column.getPrimitiveType().getPrimitiveTypeName() == PrimitiveType.PrimitiveTypeName.INT96) {
+                return "INT96";
+            }
+            if (column.getPrimitiveType().getLogicalTypeAnnotation() instanceof LogicalTypeAnnotation.TimestampLogicalTypeAnnotation timestamp
+                    && timestamp.getUnit() == LogicalTypeAnnotation.TimeUnit.MILLIS) {
+                return "TIMESTAMP_MILLIS";
+            }
+        }
+        return "TIMESTAMP_MICROS";
     }
 
     private static Set<Path> paths(List<SinkLog.Entry> entries)
