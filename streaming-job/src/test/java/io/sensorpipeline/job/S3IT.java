@@ -27,7 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The job with its lake and checkpoints on S3 (s3a:// against a real S3Proxy), set by configuration alone: the exact
- * accounting of verify, and each table's row count through Spark equal to the sum of its Parquet footers' row counts.
+ * accounting of verify, each table's row count through Spark equal to the sum of its Parquet footers' row counts, and
+ * {@code compact} on S3 (see {@link CompactionCheck}).
  */
 class S3IT
 {
@@ -65,7 +66,7 @@ class S3IT
         List<String> arguments = new ArrayList<>(List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(),
                 "--lake-root", "s3a://" + BUCKET + "/lake", "--checkpoint-root", "s3a://" + BUCKET + "/checkpoints",
                 "--sensors-file", "../data/sensors.csv", "--shuffle-partitions", "2", "--metrics-port", "off",
-                "--max-offsets-per-trigger", "5000"));
+                "--max-offsets-per-trigger", "5000", "--spark.sql.streaming.fileSink.log.compactInterval", "2"));
         arguments.addAll(s3.sparkFlags());
         List<String> drain = new ArrayList<>(arguments);
         drain.addAll(List.of("--trigger", "available-now"));
@@ -97,5 +98,11 @@ class S3IT
             assertThat(rows).as(table).isPositive();
             assertThat(footerRows).as("%s: the Parquet footers' row counts", table).isEqualTo(rows);
         }
+
+        // compact on S3: the log's .compact file is replaced by one PUT; a query during the run sees the whole day.
+        TableCompaction.Result compaction = CompactionCheck.compactWhileReading(spark, settings, IngestQuery.PROCESSED_DATA,
+                CompactionCheck.busiestDay(hadoop, settings.tablePath(IngestQuery.PROCESSED_DATA)));
+        assertThat(compaction.filesAfter()).isEqualTo(1);
+        assertThat(new Verify(spark, settings).run(System.out).addsUp()).isTrue();
     }
 }
