@@ -22,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The job in its own JVM, with a processing-time trigger, is killed with SIGKILL twice while readings flow, and
  * restarted each time; afterwards every table is complete, with no row twice and none missing. Each subclass runs it
  * on one storage backend: the lake and the checkpoints are wherever {@link #lakeRoot} and {@link #checkpointRoot} say.
+ * Then {@code compact} rewrites the busiest day of processed_data on that backend (see {@link CompactionCheck}).
  */
 abstract class CrashRecoveryScenario
 {
@@ -65,6 +66,12 @@ abstract class CrashRecoveryScenario
         assertNoDuplicates(spark.read().parquet(settings.tablePath("sensor_aggregates")), "sensorId", "window_start");
         assertNoDuplicates(spark.read().parquet(settings.tablePath("site_aggregates")), "siteId", "type", "window_start");
         assertNoDuplicates(spark.read().parquet(settings.tablePath("alerts")), "alertId");
+
+        // compact on this backend: the day's many small files become one, and a query during the run sees them all.
+        TableCompaction.Result compaction = CompactionCheck.compactWhileReading(spark, settings, IngestQuery.PROCESSED_DATA,
+                CompactionCheck.busiestDay(spark.sessionState().newHadoopConf(), settings.tablePath(IngestQuery.PROCESSED_DATA)));
+        assertThat(compaction.filesAfter()).isEqualTo(1);
+        assertThat(new Verify(spark, settings).run(System.out).addsUp()).isTrue();
     }
 
     private static void assertNoDuplicates(Dataset<Row> table, String... key)
@@ -79,6 +86,8 @@ abstract class CrashRecoveryScenario
     {
         List<String> arguments = new ArrayList<>(arguments());
         arguments.addAll(List.of("--metrics-port", "0"));
+        // A .compact file in the tables' logs every 4 batches (not 10), so the compaction at the end has one.
+        arguments.addAll(List.of("--spark.sql.streaming.fileSink.log.compactInterval", "4"));
         arguments.addAll(List.of(flags));
         return TestProcesses.startJob(directory(), List.of("-Dspark.ui.enabled=false"), arguments);
     }
