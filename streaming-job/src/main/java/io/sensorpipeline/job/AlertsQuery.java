@@ -46,7 +46,8 @@ public final class AlertsQuery
         VoidFunction2<Dataset<Row>, Long> write = (batch, batchId) -> {
             batch.persist();
             try {
-                table.write(batchId, batch);
+                // One file per day per batch: alerts are few, and a file per shuffle partition would be a swamp.
+                table.write(batchId, batch.repartition(1));
                 batch.select(col("sensorId").as("key"), to_json(struct(col("*"))).as("value"))
                         .write()
                         .format("kafka")

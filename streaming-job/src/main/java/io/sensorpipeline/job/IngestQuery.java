@@ -68,7 +68,8 @@ public final class IngestQuery
             batch.persist();
             try {
                 processed.write(batchId, enrichment.apply(batch.where(col("reason").isNull())));
-                deadLetters.write(batchId, DeadLetters.from(batch.where(col("reason").isNotNull())));
+                // Rejects are few: one file per day per batch instead of one per partition (the shuffle moves rejects only).
+                deadLetters.write(batchId, DeadLetters.from(batch.where(col("reason").isNotNull())).repartition(1));
             }
             finally {
                 batch.unpersist();

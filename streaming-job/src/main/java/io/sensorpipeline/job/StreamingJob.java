@@ -227,7 +227,9 @@ public final class StreamingJob
     private StreamingQuery writeAppend(String table, Dataset<Row> rows)
             throws Exception
     {
-        return rows.writeStream()
+        // One file per day per batch: an aggregate batch holds a few thousand rows, and the state stays spread over the
+        // shuffle partitions (the extra shuffle moves the output rows only).
+        return rows.repartition(1).writeStream()
                 .queryName(table)
                 .format("parquet")
                 .outputMode("append")

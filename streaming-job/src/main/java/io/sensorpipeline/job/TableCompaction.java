@@ -42,6 +42,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
@@ -175,10 +176,10 @@ public final class TableCompaction
     static String usage()
     {
         return """
-                Usage: ./pipeline compact --table TABLE --date YYYY-MM-DD [--target-file-size 128MB] [--retention 1h] [the job's flags]
+                Usage: ./pipeline compact --table TABLE --date YYYY-MM-DD|yesterday|today [--target-file-size 128MB] [--retention 1h] [the job's flags]
                        ./pipeline compact --table TABLE --cleanup [--retention 1h] [the job's flags]
 
-                Rewrites one day (the partition event_date=YYYY-MM-DD) of a table into files of about --target-file-size,
+                Rewrites one day (the partition event_date=YYYY-MM-DD, a UTC day) of a table into files of about --target-file-size,
                 and swaps them for the old files in the table's _spark_metadata log in one atomic step: a reader sees the
                 old files or the new ones, never both and never neither. The streaming job may keep running. Tables on
                 file:, hdfs: and s3a: are supported; the lake root comes from the job's flags (--config, --set, --lake-root).
@@ -191,6 +192,20 @@ public final class TableCompaction
 
                 Exit codes: 0 compacted (or nothing to do), 1 refused or failed (the table is unchanged), 2 bad flags.
                 """;
+    }
+
+    /** The day of {@code table} whose files the log lists most often, if it lists any. */
+    public Optional<LocalDate> busiestDay(String table)
+            throws IOException
+    {
+        Map<String, Long> files = new java.util.TreeMap<>();
+        for (SinkLog.Entry entry : SinkLog.of(configuration, new Path(settings.tablePath(table))).committedFiles()) {
+            files.merge(entry.path().getParent().getName(), 1L, Long::sum);
+        }
+        return files.entrySet().stream()
+                .filter(partition -> partition.getKey().startsWith("event_date="))
+                .max(Map.Entry.comparingByValue())
+                .map(partition -> LocalDate.parse(partition.getKey().substring("event_date=".length())));
     }
 
     /** Compacts the day {@code date} of {@code table}. */
@@ -469,13 +484,21 @@ public final class TableCompaction
         return arguments[index];
     }
 
-    private static LocalDate date(String text)
+    /** A day: YYYY-MM-DD, or today or yesterday in UTC, the zone of event_date (for a nightly cron job). */
+    static LocalDate date(String text)
     {
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+        if (text.equals("today")) {
+            return today;
+        }
+        if (text.equals("yesterday")) {
+            return today.minusDays(1);
+        }
         try {
             return LocalDate.parse(text);
         }
         catch (DateTimeParseException e) {
-            throw new IllegalArgumentException("invalid --date '" + text + "': expected YYYY-MM-DD");
+            throw new IllegalArgumentException("invalid --date '" + text + "': expected YYYY-MM-DD, today or yesterday (UTC)");
         }
     }
 

@@ -14,12 +14,10 @@ import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Collectors;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
@@ -51,13 +49,10 @@ final class CompactionCheck
     }
 
     /** The day of the table that the log lists the most files for. */
-    static LocalDate busiestDay(Configuration hadoop, String table)
+    static LocalDate busiestDay(SparkSession spark, JobSettings settings, String table)
             throws Exception
     {
-        Map<String, Long> files = SinkLog.of(hadoop, new Path(table)).committedFiles().stream()
-                .collect(Collectors.groupingBy(entry -> entry.path().getParent().getName(), Collectors.counting()));
-        String partition = Collections.max(files.entrySet(), Map.Entry.comparingByValue()).getKey();
-        return LocalDate.parse(partition.substring("event_date=".length()));
+        return new TableCompaction(spark, settings, System.out).busiestDay(table).orElseThrow();
     }
 
     static List<SinkLog.Entry> filesOf(Configuration hadoop, String table, LocalDate date)

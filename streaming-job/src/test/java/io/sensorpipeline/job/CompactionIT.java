@@ -50,7 +50,7 @@ class CompactionIT
             new StreamingJob(spark, settings).run();
 
             String processed = settings.tablePath(IngestQuery.PROCESSED_DATA);
-            LocalDate day = CompactionCheck.busiestDay(spark.sessionState().newHadoopConf(), processed);
+            LocalDate day = CompactionCheck.busiestDay(spark, settings, IngestQuery.PROCESSED_DATA);
 
             // A streaming reader that has not committed the batches holding the day's files would skip the new files
             // (they carry modification time 0): compaction must refuse and change nothing.
@@ -75,7 +75,7 @@ class CompactionIT
             assertThat(result.filesBefore()).isGreaterThan(10);
             // The small tables compact too (dead letters: no streaming reader).
             CompactionCheck.compactWhileReading(spark, settings, IngestQuery.DEAD_LETTERS,
-                    CompactionCheck.busiestDay(spark.sessionState().newHadoopConf(), settings.tablePath(IngestQuery.DEAD_LETTERS)));
+                    CompactionCheck.busiestDay(spark, settings, IngestQuery.DEAD_LETTERS));
 
             // The job runs on over more records: its streaming readers of processed_data must not take the new file
             // for new data, or they would aggregate and alert on its rows a second time.

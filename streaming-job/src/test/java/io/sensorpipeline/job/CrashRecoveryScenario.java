@@ -69,7 +69,7 @@ abstract class CrashRecoveryScenario
 
         // compact on this backend: the day's many small files become one, and a query during the run sees them all.
         TableCompaction.Result compaction = CompactionCheck.compactWhileReading(spark, settings, IngestQuery.PROCESSED_DATA,
-                CompactionCheck.busiestDay(spark.sessionState().newHadoopConf(), settings.tablePath(IngestQuery.PROCESSED_DATA)));
+                CompactionCheck.busiestDay(spark, settings, IngestQuery.PROCESSED_DATA));
         assertThat(compaction.filesAfter()).isEqualTo(1);
         assertThat(new Verify(spark, settings).run(System.out).addsUp()).isTrue();
     }

@@ -101,7 +101,7 @@ class S3IT
 
         // compact on S3: the log's .compact file is replaced by one PUT; a query during the run sees the whole day.
         TableCompaction.Result compaction = CompactionCheck.compactWhileReading(spark, settings, IngestQuery.PROCESSED_DATA,
-                CompactionCheck.busiestDay(hadoop, settings.tablePath(IngestQuery.PROCESSED_DATA)));
+                CompactionCheck.busiestDay(spark, settings, IngestQuery.PROCESSED_DATA));
         assertThat(compaction.filesAfter()).isEqualTo(1);
         assertThat(new Verify(spark, settings).run(System.out).addsUp()).isTrue();
     }
