@@ -59,8 +59,8 @@ import static java.util.Objects.requireNonNull;
  * <ol>
  *   <li>Read the latest {@code .compact} file of the log (the whole list up to that batch) and pick the day's files
  *       from it. Files committed after it stay as they are until a later run.</li>
- *   <li>Check that every streaming query that reads this table (the aggregates and alerts read processed_data) has
- *       committed a batch holding each of those files; otherwise stop and change nothing.</li>
+ *   <li>Keep only the files that every streaming query that reads this table (the aggregates and alerts read
+ *       processed_data) has read in a committed batch; the others wait for a later run.</li>
  *   <li>Check that the files share one Parquet schema; count their rows from the footers.</li>
  *   <li>Write the rows into a staging directory ({@code <table>/_compaction/<run>/}, which no reader lists), check the
  *       new files' row count against the old, and move them into the day's partition directory.</li>
@@ -240,9 +240,20 @@ public final class TableCompaction
             return nothing("%s %s has %d file(s) to compact: nothing to do%s".formatted(table, partition, selected.size(), laterNote));
         }
 
-        List<String> unread = unreadByStreamingReaders(table, selected);
+        // Only files every streaming reader has read may be replaced (see the class comment); the others wait.
+        Map<String, Set<Path>> unread = unreadByStreamingReaders(table, selected);
         if (!unread.isEmpty()) {
-            return refused(selected, "%s; run compact again once they have caught up".formatted(String.join("; ", unread)));
+            Set<Path> waiting = new HashSet<>();
+            unread.values().forEach(waiting::addAll);
+            String readers = unread.entrySet().stream()
+                    .map(reader -> "%s has not yet read %d of them (checkpoint %s)".formatted(reader.getKey(), reader.getValue().size(), settings.checkpointPath(reader.getKey())))
+                    .collect(java.util.stream.Collectors.joining("; "));
+            List<SinkLog.Entry> read = selected.stream().filter(entry -> !waiting.contains(entry.path())).toList();
+            if (read.size() <= 1) {
+                return refused(selected, "the streaming query %s; run compact again once they have caught up".formatted(readers));
+            }
+            progress.printf("compact: %d of the files wait for the next run: the streaming query %s%n", waiting.size(), readers);
+            selected = read;
         }
 
         MessageType schema = null;
@@ -341,13 +352,13 @@ public final class TableCompaction
     }
 
     /**
-     * For each streaming query that reads {@code table}: the files it has not yet read in a committed batch. A query
-     * that has never run has nothing to skip: it will read the new files like any other.
+     * For each streaming query that reads {@code table}: those of {@code files} it has not yet read in a committed
+     * batch, if any. A query that has never run has nothing to skip: it will read the new files like any other.
      */
-    List<String> unreadByStreamingReaders(String table, List<SinkLog.Entry> files)
+    Map<String, Set<Path>> unreadByStreamingReaders(String table, List<SinkLog.Entry> files)
             throws IOException
     {
-        List<String> problems = new ArrayList<>();
+        Map<String, Set<Path>> unread = new java.util.TreeMap<>();
         for (String reader : STREAMING_READERS.getOrDefault(table, List.of())) {
             Path checkpoint = new Path(settings.checkpointPath(reader));
             FileSystem fileSystem = checkpoint.getFileSystem(configuration);
@@ -374,12 +385,13 @@ public final class TableCompaction
                     }
                 }
             }
-            long unread = files.stream().filter(file -> !read.contains(file.path())).count();
-            if (unread > 0) {
-                problems.add("the streaming query %s has not yet read %d of the %d files (see %s)".formatted(reader, unread, files.size(), checkpoint));
+            Set<Path> notRead = new LinkedHashSet<>();
+            files.stream().map(SinkLog.Entry::path).filter(path -> !read.contains(path)).forEach(notRead::add);
+            if (!notRead.isEmpty()) {
+                unread.put(reader, notRead);
             }
         }
-        return problems;
+        return unread;
     }
 
     /**
