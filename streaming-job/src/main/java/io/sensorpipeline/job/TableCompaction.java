@@ -62,9 +62,9 @@ import static java.util.Objects.requireNonNull;
  *   <li>Keep only the files that every streaming query that reads this table (the aggregates and alerts read
  *       processed_data) has read in a committed batch; the others wait for a later run.</li>
  *   <li>Check that the files share one Parquet schema; count their rows from the footers.</li>
- *   <li>Write the rows into a staging directory ({@code <table>/_compaction/<run>/}, which no reader lists), check the
- *       new files' row count against the old, and move them into the day's partition directory.</li>
- *   <li>Write a journal of the run that names the old and the new files.</li>
+ *   <li>Write the rows into a staging directory ({@code <table>/_compaction/<run>/}, which no reader lists), write a
+ *       journal of the run that names the old and the new files, move the new files into the day's partition
+ *       directory, and check their row count against the old files'.</li>
  *   <li>Replace the {@code .compact} file with the same list, the day's old files swapped for the new ones; a reader
  *       sees the old list or the new one. The new entries carry modification time 0: streaming readers remember files
  *       by path and take a file older than their newest minus {@code maxFileAge} as already read, which is right,
@@ -167,6 +167,10 @@ public final class TableCompaction
             System.err.println("compact: " + e.getMessage());
             exitCode = 1;
         }
+        catch (IOException e) {
+            System.err.println("compact: failed, the table's log is unchanged unless a line above says it was swapped: " + e);
+            exitCode = 1;
+        }
         finally {
             spark.stop();
         }
@@ -213,11 +217,11 @@ public final class TableCompaction
             throws IOException
     {
         Path tablePath = new Path(settings.tablePath(table));
-        FileSystem fileSystem = tablePath.getFileSystem(configuration);
-        String scheme = fileSystem.getUri().getScheme();
+        String scheme = tablePath.toUri().getScheme() == null ? FileSystem.getDefaultUri(configuration).getScheme() : tablePath.toUri().getScheme();
         if (!SinkLog.supportsScheme(scheme)) {
             throw new UnsupportedOperationException(SinkLog.unsupportedScheme(scheme));
         }
+        FileSystem fileSystem = tablePath.getFileSystem(configuration);
         tablePath = fileSystem.makeQualified(tablePath);
         SinkLog log = SinkLog.of(configuration, tablePath);
         cleanup(table, retention);
@@ -287,16 +291,23 @@ public final class TableCompaction
         }
         data.coalesce(files).write().options(table.equals(IngestQuery.PROCESSED_DATA) ? IngestQuery.PROCESSED_DATA_OPTIONS : Map.of()).parquet(staging.toString());
 
+        // The journal names the new files before they leave the staging directory, so that a run that dies from here
+        // on leaves nothing that a later run's cleanup does not find.
         Path partitionPath = new Path(tablePath, partition);
+        FileStatus[] staged = fileSystem.listStatus(staging, path -> path.getName().endsWith(".parquet"));
+        List<Path> targets = new ArrayList<>();
+        for (FileStatus file : staged) {
+            targets.add(new Path(partitionPath, file.getPath().getName()));
+        }
+        writeJournal(fileSystem, new Path(work, run + ".json"), table, date, paths(selected), targets);
         List<SinkLog.Entry> written = new ArrayList<>();
         long rowsWritten = 0;
         long bytesAfter = 0;
-        for (FileStatus file : fileSystem.listStatus(staging, path -> path.getName().endsWith(".parquet"))) {
-            Path target = new Path(partitionPath, file.getPath().getName());
-            if (!fileSystem.rename(file.getPath(), target)) {
-                throw new IOException("could not move " + file.getPath() + " to " + target);
+        for (int index = 0; index < staged.length; index++) {
+            if (!fileSystem.rename(staged[index].getPath(), targets.get(index))) {
+                throw new IOException("could not move " + staged[index].getPath() + " to " + targets.get(index));
             }
-            FileStatus moved = fileSystem.getFileStatus(target);
+            FileStatus moved = fileSystem.getFileStatus(targets.get(index));
             try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromStatus(moved, configuration))) {
                 rowsWritten += reader.getRecordCount();
             }
@@ -305,10 +316,9 @@ public final class TableCompaction
         }
         fileSystem.delete(staging, true);
         if (rowsWritten != rows) {
-            deleteAll(fileSystem, written.stream().map(SinkLog.Entry::path).toList());
+            deleteAll(fileSystem, targets);
             throw new IllegalStateException("the new files of %s hold %d rows, the old ones %d: nothing changed".formatted(partition, rowsWritten, rows));
         }
-        writeJournal(fileSystem, new Path(work, run + ".json"), table, date, selected, written);
 
         Set<Path> replaced = paths(selected);
         List<SinkLog.Entry> swapped = new ArrayList<>();
@@ -453,15 +463,15 @@ public final class TableCompaction
         return deleted;
     }
 
-    private static void writeJournal(FileSystem fileSystem, Path journal, String table, LocalDate date, List<SinkLog.Entry> replaced, List<SinkLog.Entry> written)
+    private static void writeJournal(FileSystem fileSystem, Path journal, String table, LocalDate date, Set<Path> replaced, List<Path> written)
             throws IOException
     {
         ObjectNode node = JSON.createObjectNode()
                 .put("table", table)
                 .put("date", date.toString())
                 .put("createdAt", System.currentTimeMillis());
-        replaced.forEach(entry -> node.withArray("replaced").add(entry.path().toUri().toString()));
-        written.forEach(entry -> node.withArray("written").add(entry.path().toUri().toString()));
+        replaced.forEach(path -> node.withArray("replaced").add(path.toUri().toString()));
+        written.forEach(path -> node.withArray("written").add(path.toUri().toString()));
         try (FSDataOutputStream output = fileSystem.create(journal, false)) {
             output.write(node.toPrettyString().getBytes(StandardCharsets.UTF_8));
         }
