@@ -1,6 +1,5 @@
 package io.sensorpipeline.job;
 
-import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.job.io.SinkLog;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -49,15 +48,7 @@ public final class CompactionBenchmark
             runs = Integer.parseInt(rest.get(index + 1));
             rest.subList(index, index + 2).clear();
         }
-        JobSettings settings;
-        try {
-            settings = JobSettings.load(rest, System.getenv());
-        }
-        catch (SettingsException e) {
-            System.err.println("bench compact: " + e.getMessage().replaceFirst("^streaming-job: ", ""));
-            System.exit(2);
-            return;
-        }
+        JobSettings settings = JobSettings.loadOrExit("bench compact", rest);
         SparkSession spark = StreamingJob.session("sensor-pipeline-bench-compact", settings);
         try {
             new CompactionBenchmark(spark, settings, System.out).run(runs);

@@ -104,6 +104,22 @@ public record JobSettings(
         return new SettingsLoader("streaming-job", SETTINGS, ENVIRONMENT_PREFIX, List.of(KAFKA_PREFIX, SPARK_PREFIX));
     }
 
+    /**
+     * The settings of the job or one of its command-line tools from its flags and the environment; when they are bad,
+     * the message, prefixed with the tool's name, goes to stderr and the program exits with code 2.
+     */
+    public static JobSettings loadOrExit(String tool, List<String> arguments)
+    {
+        try {
+            return load(arguments, System.getenv());
+        }
+        catch (SettingsException e) {
+            System.err.println(tool + ": " + e.getMessage().replaceFirst("^streaming-job: ", ""));
+            System.exit(2);
+            throw new IllegalStateException("unreachable: the JVM exits", e);
+        }
+    }
+
     public static JobSettings load(List<String> arguments, Map<String, String> environment)
     {
         Settings settings = loader().load(arguments, environment);

@@ -1,6 +1,5 @@
 package io.sensorpipeline.job;
 
-import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.job.io.SinkLog;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -56,15 +55,7 @@ public final class LakeQuery
                 default -> rest.add(arguments[index]);
             }
         }
-        JobSettings settings;
-        try {
-            settings = JobSettings.load(rest, System.getenv());
-        }
-        catch (SettingsException e) {
-            System.err.println("query: " + e.getMessage().replaceFirst("^streaming-job: ", ""));
-            System.exit(2);
-            return;
-        }
+        JobSettings settings = JobSettings.loadOrExit("query", rest);
         SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-query")).getOrCreate();
         try {
             LakeQuery query = new LakeQuery(spark, settings);

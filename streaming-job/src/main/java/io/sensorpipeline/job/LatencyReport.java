@@ -2,7 +2,6 @@ package io.sensorpipeline.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sensorpipeline.common.settings.SettingsException;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -56,15 +55,7 @@ public final class LatencyReport
             skipSeconds = Long.parseLong(flags.get(skip + 1));
             flags.subList(skip, skip + 2).clear();
         }
-        JobSettings settings;
-        try {
-            settings = JobSettings.load(flags, System.getenv());
-        }
-        catch (SettingsException e) {
-            System.err.println("latency-report: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
+        JobSettings settings = JobSettings.loadOrExit("latency-report", flags);
         SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-latency")).getOrCreate();
         try {
             report(spark, settings.tablePath(IngestQuery.PROCESSED_DATA), skipSeconds);

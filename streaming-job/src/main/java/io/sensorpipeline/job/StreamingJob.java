@@ -1,7 +1,6 @@
 package io.sensorpipeline.job;
 
 import io.sensorpipeline.common.metrics.MetricsServer;
-import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.KafkaSource;
 import io.sensorpipeline.job.io.SensorMetadata;
@@ -73,15 +72,7 @@ public final class StreamingJob
             System.out.print(usage());
             return;
         }
-        JobSettings settings;
-        try {
-            settings = JobSettings.load(flags, System.getenv());
-        }
-        catch (SettingsException e) {
-            System.err.println("streaming-job: " + e.getMessage().replaceFirst("^streaming-job: ", ""));
-            System.exit(2);
-            return;
-        }
+        JobSettings settings = JobSettings.loadOrExit("streaming-job", flags);
         PrometheusRegistry registry = new PrometheusRegistry();
         MetricsServer metrics = null;
         if (settings.metricsPort().isPresent()) {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sensorpipeline.common.settings.Settings;
-import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.job.io.SinkLog;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -142,15 +141,7 @@ public final class TableCompaction
             System.exit(2);
             return;
         }
-        JobSettings settings;
-        try {
-            settings = JobSettings.load(rest, System.getenv());
-        }
-        catch (SettingsException e) {
-            System.err.println("compact: " + e.getMessage().replaceFirst("^streaming-job: ", ""));
-            System.exit(2);
-            return;
-        }
+        JobSettings settings = JobSettings.loadOrExit("compact", rest);
         SparkSession spark = StreamingJob.session("sensor-pipeline-compact", settings);
         int exitCode = 0;
         try {

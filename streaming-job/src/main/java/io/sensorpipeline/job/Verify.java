@@ -1,6 +1,5 @@
 package io.sensorpipeline.job;
 
-import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.SensorMetadata;
 import io.sensorpipeline.job.transform.Decoding;
@@ -48,15 +47,7 @@ public final class Verify
             System.out.println("Usage: ./pipeline verify [--config FILE] [the streaming job's flags]: checks the tables against the topic.");
             return;
         }
-        JobSettings settings;
-        try {
-            settings = JobSettings.load(flags, System.getenv());
-        }
-        catch (SettingsException e) {
-            System.err.println("verify: " + e.getMessage().replaceFirst("^streaming-job: ", ""));
-            System.exit(2);
-            return;
-        }
+        JobSettings settings = JobSettings.loadOrExit("verify", flags);
         SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-verify")).getOrCreate();
         boolean addsUp;
         try {
