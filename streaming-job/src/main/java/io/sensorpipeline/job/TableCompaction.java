@@ -23,6 +23,7 @@ import org.apache.spark.sql.execution.streaming.FileStreamSourceLog;
 import org.apache.spark.sql.execution.streaming.FileStreamSourceLog$;
 import org.apache.spark.sql.execution.streaming.FileStreamSource.FileEntry;
 
+import java.io.Closeable;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -86,6 +87,8 @@ public final class TableCompaction
     static final String WORK_DIRECTORY = "_compaction";
     static final long DEFAULT_TARGET_FILE_SIZE = 128L << 20;
     static final Duration DEFAULT_RETENTION = Duration.ofHours(1);
+    /** Spark's default {@code maxFileAge} of a file stream source; the job's readers keep it. */
+    static final Duration MAX_FILE_AGE = Duration.ofDays(7);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final DateTimeFormatter RUN_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
@@ -215,8 +218,17 @@ public final class TableCompaction
         FileSystem fileSystem = tablePath.getFileSystem(configuration);
         tablePath = fileSystem.makeQualified(tablePath);
         SinkLog log = SinkLog.of(configuration, tablePath);
-        cleanup(table, retention);
+        String run = RUN_TIME.format(Instant.now()) + "-" + UUID.randomUUID().toString().substring(0, 8);
+        Path work = new Path(tablePath, WORK_DIRECTORY);
+        try (Closeable lock = lock(fileSystem, work, run)) {
+            cleanupLocked(table, fileSystem, work, log, retention);
+            return compactLocked(table, date, targetFileSize, retention, fileSystem, tablePath, log, work, run);
+        }
+    }
 
+    private Result compactLocked(String table, LocalDate date, long targetFileSize, Duration retention, FileSystem fileSystem, Path tablePath, SinkLog log, Path work, String run)
+            throws IOException
+    {
         String partition = "event_date=" + date;
         OptionalLong compaction = log.latestCompaction();
         if (compaction.isEmpty()) {
@@ -260,7 +272,7 @@ public final class TableCompaction
                 if (schema == null) {
                     schema = fileSchema;
                 }
-                else if (!schema.equals(fileSchema)) {
+                else if (!columns(schema).equals(columns(fileSchema))) {
                     return refused(selected, "the files of %s do not share one Parquet schema (%s differs from the first file); compaction would lose columns".formatted(partition, entry.path().getName()));
                 }
                 rows += reader.getRecordCount();
@@ -268,8 +280,6 @@ public final class TableCompaction
             bytesBefore += entry.size();
         }
 
-        String run = RUN_TIME.format(Instant.now()) + "-" + UUID.randomUUID().toString().substring(0, 8);
-        Path work = new Path(tablePath, WORK_DIRECTORY);
         Path staging = new Path(work, run);
         int files = (int) Math.max(1, Math.min(selected.size(), (bytesBefore + targetFileSize - 1) / targetFileSize));
         progress.printf("compact: rewriting %,d rows (%,d bytes) into %d file(s) under %s%n", rows, bytesBefore, files, staging);
@@ -290,7 +300,7 @@ public final class TableCompaction
         for (FileStatus file : staged) {
             targets.add(new Path(partitionPath, file.getPath().getName()));
         }
-        writeJournal(fileSystem, new Path(work, run + ".json"), table, date, paths(selected), targets);
+        writeJournal(fileSystem, new Path(work, run + ".json"), table, date, paths(selected), targets, 0);
         List<SinkLog.Entry> written = new ArrayList<>();
         long rowsWritten = 0;
         long bytesAfter = 0;
@@ -311,23 +321,29 @@ public final class TableCompaction
             throw new IllegalStateException("the new files of %s hold %d rows, the old ones %d: nothing changed".formatted(partition, rowsWritten, rows));
         }
 
+        // The sink may have written a newer .compact file meanwhile (every 10 batches): swap in the latest one, which
+        // carries the day's old files forward.
         Set<Path> replaced = paths(selected);
-        List<SinkLog.Entry> swapped = new ArrayList<>();
-        listed.stream().filter(entry -> !replaced.contains(entry.path())).forEach(swapped::add);
-        swapped.addAll(written);
-        if (log.latestCompaction().getAsLong() != compactionId) {
-            return lostRace(selected, "the job compacted its log while this run wrote");
+        long target = log.latestCompaction().orElseThrow();
+        List<SinkLog.Entry> current = target == compactionId ? listed : log.read(target);
+        if (!paths(current).containsAll(replaced)) {
+            return lostRace(selected, "the log no longer lists all of the day's old files (another compaction?)");
         }
-        log.replaceCompaction(compactionId, swapped);
+        List<SinkLog.Entry> swapped = new ArrayList<>();
+        current.stream().filter(entry -> !replaced.contains(entry.path())).forEach(swapped::add);
+        swapped.addAll(written);
+        log.replaceCompaction(target, swapped);
+        writeJournal(fileSystem, new Path(work, run + ".json"), table, date, replaced, targets, System.currentTimeMillis());
 
-        // The sink reads the latest .compact file when it writes the next one; if it did so a moment before the swap,
-        // its list, without the swap, is the table now. Consistent either way; say which.
-        long latest = log.latestCompaction().getAsLong();
-        if (latest != compactionId && !paths(log.read(latest)).containsAll(paths(written))) {
+        // The sink reads the latest .compact file when it writes the next one; if it read it a moment before the swap,
+        // its list, without the swap, is the table now. Consistent either way: the old files are still there, and the
+        // cleanup deletes whichever set the log no longer lists.
+        long latest = log.latestCompaction().orElseThrow();
+        if (latest != target && !paths(log.read(latest)).containsAll(paths(written))) {
             return lostRace(selected, "the job compacted its log in the same instant");
         }
         progress.printf("compact: %s %s: %d files (%,d bytes) -> %d file(s) (%,d bytes), %,d rows; swapped in log batch %d.compact%n",
-                table, partition, selected.size(), bytesBefore, written.size(), bytesAfter, rows, compactionId);
+                table, partition, selected.size(), bytesBefore, written.size(), bytesAfter, rows, target);
         progress.printf("compact: the %d old files stay until a run after %s deletes them (--retention; journal %s)%n",
                 selected.size(), text(retention), new Path(work, run + ".json"));
         return new Result(true, selected.size(), written.size(), rows, bytesBefore, bytesAfter, "compacted");
@@ -355,6 +371,12 @@ public final class TableCompaction
     /**
      * For each streaming query that reads {@code table}: those of {@code files} it has not yet read in a committed
      * batch, if any. A query that has never run has nothing to skip: it will read the new files like any other.
+     *
+     * <p>A file source numbers its own log ({@code sources/<i>/}) apart from the query's batches: the query's last
+     * commit ({@code commits/<c>}) holds up to the source offsets that {@code offsets/<c>} records, one line per
+     * source. A file that compaction wrote (modification time 0) counts as read once the query has seen a file newer
+     * than {@code maxFileAge} (7 days) after 1970: from then on it skips such files for good, and their rows reached
+     * it in the files they replaced.
      */
     Map<String, Set<Path>> unreadByStreamingReaders(String table, List<SinkLog.Entry> files)
             throws IOException
@@ -367,27 +389,33 @@ public final class TableCompaction
             if (!fileSystem.exists(sources)) {
                 continue;
             }
-            long committed = -1;
-            Path commits = new Path(checkpoint, "commits");
-            if (fileSystem.exists(commits)) {
-                for (FileStatus commit : fileSystem.listStatus(commits)) {
-                    String name = commit.getPath().getName();
-                    if (!name.isEmpty() && name.chars().allMatch(Character::isDigit)) {
-                        committed = Math.max(committed, Long.parseLong(name));
-                    }
-                }
-            }
+            List<String> committedOffsets = committedOffsets(fileSystem, checkpoint);
             Set<Path> read = new HashSet<>();
+            long newest = 0;
             for (FileStatus source : fileSystem.listStatus(sources)) {
+                String name = source.getPath().getName();
+                if (!name.chars().allMatch(Character::isDigit) || Integer.parseInt(name) + 2 >= committedOffsets.size()) {
+                    continue;
+                }
+                JsonNode offset = parseOffset(committedOffsets.get(Integer.parseInt(name) + 2));
+                if (!offset.has("logOffset")) {
+                    continue;
+                }
+                long logOffset = offset.get("logOffset").asLong();
                 FileStreamSourceLog sourceLog = new FileStreamSourceLog(FileStreamSourceLog$.MODULE$.VERSION(), spark, source.getPath().toString());
                 for (FileEntry entry : sourceLog.allFiles()) {
-                    if (entry.batchId() <= committed) {
+                    if (entry.batchId() <= logOffset) {
                         read.add(new Path(URI.create(entry.path())));
+                        newest = Math.max(newest, entry.timestamp());
                     }
                 }
             }
+            boolean skipsCompactedFiles = newest > MAX_FILE_AGE.toMillis();
             Set<Path> notRead = new LinkedHashSet<>();
-            files.stream().map(SinkLog.Entry::path).filter(path -> !read.contains(path)).forEach(notRead::add);
+            files.stream()
+                    .filter(file -> !read.contains(file.path()) && !(file.modificationTime() == 0 && skipsCompactedFiles))
+                    .map(SinkLog.Entry::path)
+                    .forEach(notRead::add);
             if (!notRead.isEmpty()) {
                 unread.put(reader, notRead);
             }
@@ -395,20 +423,64 @@ public final class TableCompaction
         return unread;
     }
 
+    /** The lines of the offsets file of the query's last committed batch, or none when it has committed none. */
+    private static List<String> committedOffsets(FileSystem fileSystem, Path checkpoint)
+            throws IOException
+    {
+        long committed = -1;
+        Path commits = new Path(checkpoint, "commits");
+        if (fileSystem.exists(commits)) {
+            for (FileStatus commit : fileSystem.listStatus(commits)) {
+                String name = commit.getPath().getName();
+                if (!name.isEmpty() && name.chars().allMatch(Character::isDigit)) {
+                    committed = Math.max(committed, Long.parseLong(name));
+                }
+            }
+        }
+        if (committed < 0) {
+            return List.of();
+        }
+        try (InputStream input = fileSystem.open(new Path(new Path(checkpoint, "offsets"), Long.toString(committed)))) {
+            return List.of(new String(input.readAllBytes(), StandardCharsets.UTF_8).split("\n"));
+        }
+    }
+
+    private static JsonNode parseOffset(String line)
+    {
+        try {
+            return line.startsWith("{") ? JSON.readTree(line) : JSON.createObjectNode();
+        }
+        catch (IOException e) {
+            throw new IllegalStateException("unreadable source offset in a reader's checkpoint: " + line, e);
+        }
+    }
+
     /**
-     * Deletes, for each journal of an earlier run older than {@code retention}, those of its old and new files that
-     * the log no longer lists, then the journal. Files the log lists are never deleted.
+     * Deletes, for each journal of an earlier run whose swap is older than {@code retention} (or which died before its
+     * swap), those of its old and new files that the log no longer lists, then the journal. A listed file is never
+     * deleted.
      */
     public int cleanup(String table, Duration retention)
             throws IOException
     {
         Path tablePath = new Path(settings.tablePath(table));
         FileSystem fileSystem = tablePath.getFileSystem(configuration);
+        tablePath = fileSystem.makeQualified(tablePath);
         Path work = new Path(tablePath, WORK_DIRECTORY);
         if (!fileSystem.exists(work)) {
             return 0;
         }
-        SinkLog log = SinkLog.of(configuration, tablePath);
+        try (Closeable lock = lock(fileSystem, work, "cleanup-" + RUN_TIME.format(Instant.now()))) {
+            return cleanupLocked(table, fileSystem, work, SinkLog.of(configuration, tablePath), retention);
+        }
+    }
+
+    private int cleanupLocked(String table, FileSystem fileSystem, Path work, SinkLog log, Duration retention)
+            throws IOException
+    {
+        if (!fileSystem.exists(work)) {
+            return 0;
+        }
         Set<Path> listed = null;
         int deleted = 0;
         long cutoff = System.currentTimeMillis() - retention.toMillis();
@@ -417,19 +489,32 @@ public final class TableCompaction
             try (InputStream input = fileSystem.open(journal.getPath())) {
                 node = JSON.readTree(new String(input.readAllBytes(), StandardCharsets.UTF_8));
             }
-            if (node.path("createdAt").asLong(Long.MAX_VALUE) > cutoff) {
+            long swappedAt = node.path("swappedAt").asLong(0);
+            if ((swappedAt > 0 ? swappedAt : node.path("createdAt").asLong(Long.MAX_VALUE)) > cutoff) {
                 continue;
             }
             if (listed == null) {
                 listed = paths(log.committedFiles());
+                if (listed.isEmpty()) {
+                    System.err.println("compact: the log of " + table + " lists no file; the cleanup leaves everything as it is");
+                    return 0;
+                }
+            }
+            List<Path> replaced = journalPaths(node, "replaced");
+            List<Path> written = journalPaths(node, "written");
+            if (swappedAt > 0 && listed.containsAll(replaced) && !written.isEmpty() && !listed.containsAll(written)) {
+                progress.printf("compact: the swap of run %s did not take (the job compacted its log at the same moment); its new files are deleted%n",
+                        journal.getPath().getName().replaceFirst("\\.json$", ""));
             }
             List<Path> unlisted = new ArrayList<>();
-            for (String field : List.of("replaced", "written")) {
-                for (JsonNode path : node.path(field)) {
-                    Path file = new Path(URI.create(path.asText()));
-                    if (!listed.contains(file)) {
-                        unlisted.add(file);
-                    }
+            for (Path file : replaced) {
+                if (!listed.contains(file)) {
+                    unlisted.add(file);
+                }
+            }
+            for (Path file : written) {
+                if (!listed.contains(file)) {
+                    unlisted.add(file);
                 }
             }
             deleted += deleteAll(fileSystem, unlisted);
@@ -440,6 +525,40 @@ public final class TableCompaction
             progress.printf("compact: deleted %d files of %s that earlier runs replaced more than %s ago%n", deleted, table, text(retention));
         }
         return deleted;
+    }
+
+    private static List<Path> journalPaths(JsonNode journal, String field)
+    {
+        List<Path> paths = new ArrayList<>();
+        for (JsonNode path : journal.path(field)) {
+            paths.add(new Path(URI.create(path.asText())));
+        }
+        return paths;
+    }
+
+    /**
+     * Only one compaction or cleanup of a table at a time: two would each swap the log from what they read, and the
+     * second would undo the first. The lock file is created exclusively (atomic on a local disk and HDFS; on S3 the
+     * check and the write are two requests, so there it guards against mistakes, not against a race).
+     */
+    private static Closeable lock(FileSystem fileSystem, Path work, String run)
+            throws IOException
+    {
+        Path lock = new Path(work, "lock");
+        try (FSDataOutputStream output = fileSystem.create(lock, false)) {
+            output.write((run + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
+            String holder;
+            try (InputStream input = fileSystem.open(lock)) {
+                holder = new String(input.readAllBytes(), StandardCharsets.UTF_8).trim();
+            }
+            catch (IOException unreadable) {
+                holder = "unreadable";
+            }
+            throw new IllegalStateException("another compaction of this table is running (%s holds run %s); if none is (it was killed), delete that file and run again".formatted(lock, holder));
+        }
+        return () -> fileSystem.delete(lock, false);
     }
 
     private static int deleteAll(FileSystem fileSystem, List<Path> files)
@@ -454,18 +573,33 @@ public final class TableCompaction
         return deleted;
     }
 
-    private static void writeJournal(FileSystem fileSystem, Path journal, String table, LocalDate date, Set<Path> replaced, List<Path> written)
+    /** The run's journal; {@code swappedAt} 0 until the swap, then the time the retention counts from. */
+    private static void writeJournal(FileSystem fileSystem, Path journal, String table, LocalDate date, Set<Path> replaced, List<Path> written, long swappedAt)
             throws IOException
     {
         ObjectNode node = JSON.createObjectNode()
                 .put("table", table)
                 .put("date", date.toString())
-                .put("createdAt", System.currentTimeMillis());
+                .put("createdAt", System.currentTimeMillis())
+                .put("swappedAt", swappedAt);
         replaced.forEach(path -> node.withArray("replaced").add(path.toUri().toString()));
         written.forEach(path -> node.withArray("written").add(path.toUri().toString()));
-        try (FSDataOutputStream output = fileSystem.create(journal, false)) {
+        try (FSDataOutputStream output = fileSystem.create(journal, true)) {
             output.write(node.toPrettyString().getBytes(StandardCharsets.UTF_8));
         }
+    }
+
+    /**
+     * Each column's name, physical type and logical type: what a rewrite must keep. Not whether it is required: Spark
+     * reads every Parquet column back as nullable, so a rewritten file says optional where the streaming writer knew a
+     * column was never null.
+     */
+    static List<String> columns(MessageType schema)
+    {
+        return schema.getColumns().stream()
+                .map(column -> String.join(".", column.getPath()) + " " + column.getPrimitiveType().getPrimitiveTypeName()
+                        + " " + column.getPrimitiveType().getLogicalTypeAnnotation())
+                .toList();
     }
 
     private static String timestampType(MessageType schema)

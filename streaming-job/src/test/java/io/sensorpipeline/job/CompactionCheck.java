@@ -70,7 +70,7 @@ final class CompactionCheck
         String table = settings.tablePath(tableName);
         Snapshot before = snapshot(spark, table, date);
         List<SinkLog.Entry> filesBefore = filesOf(hadoop, table, date);
-        List<String> schemaBefore = columns(schema(hadoop, filesBefore.get(0).path()));
+        List<String> schemaBefore = TableCompaction.columns(schema(hadoop, filesBefore.get(0).path()));
         assertThat(before.rows()).isPositive();
 
         AtomicBoolean compacting = new AtomicBoolean(true);
@@ -107,7 +107,7 @@ final class CompactionCheck
         assertThat(result.rows()).isEqualTo(replaced.stream().mapToLong(file -> rows(hadoop, file.path())).sum());
         assertThat(snapshot(spark, table, date)).isEqualTo(before);
         for (SinkLog.Entry file : filesAfter) {
-            assertThat(columns(schema(hadoop, file.path()))).as("the columns and physical types of %s", file.path()).isEqualTo(schemaBefore);
+            assertThat(TableCompaction.columns(schema(hadoop, file.path()))).as("the columns and physical types of %s", file.path()).isEqualTo(schemaBefore);
         }
 
         // The old files are still on storage (a query planned before the swap may read them) until the retention ends.
@@ -119,18 +119,6 @@ final class CompactionCheck
         assertThat(filesAfter).allMatch(file -> exists(fileSystem, file.path()));
         assertThat(snapshot(spark, table, date)).isEqualTo(before);
         return result;
-    }
-
-    /**
-     * Each column's name, physical type and logical type. Not whether it is required: Spark reads every Parquet column
-     * back as nullable, so a rewritten file says optional where the streaming writer knew a column was never null.
-     */
-    static List<String> columns(MessageType schema)
-    {
-        return schema.getColumns().stream()
-                .map(column -> String.join(".", column.getPath()) + " " + column.getPrimitiveType().getPrimitiveTypeName()
-                        + " " + column.getPrimitiveType().getLogicalTypeAnnotation())
-                .toList();
     }
 
     static MessageType schema(Configuration hadoop, Path file)

@@ -113,32 +113,46 @@ public final class SinkLog
         return directory;
     }
 
+    /** The batch ids of the log's files, and which of them are {@code .compact} files, from one listing. */
+    public record Listing(TreeSet<Long> batchIds, TreeSet<Long> compactions)
+    {
+        public OptionalLong latestCompaction()
+        {
+            return compactions.isEmpty() ? OptionalLong.empty() : OptionalLong.of(compactions.last());
+        }
+    }
+
+    /** Lists the log once: every decision that combines batch ids and compactions must come from one listing. */
+    public Listing list()
+            throws IOException
+    {
+        TreeSet<Long> ids = new TreeSet<>();
+        TreeSet<Long> compactions = new TreeSet<>();
+        for (FileStatus file : fileSystem.listStatus(directory)) {
+            String name = file.getPath().getName();
+            OptionalLong id = batchId(name);
+            if (id.isPresent()) {
+                ids.add(id.getAsLong());
+                if (name.endsWith(COMPACT_SUFFIX)) {
+                    compactions.add(id.getAsLong());
+                }
+            }
+        }
+        return new Listing(ids, compactions);
+    }
+
     /** The ids of the log's batch files, {@code .compact} ones included, in order. */
     public TreeSet<Long> batchIds()
             throws IOException
     {
-        TreeSet<Long> ids = new TreeSet<>();
-        for (FileStatus file : fileSystem.listStatus(directory)) {
-            batchId(file.getPath().getName()).ifPresent(ids::add);
-        }
-        return ids;
+        return list().batchIds();
     }
 
     /** The id of the latest {@code .compact} file, if the sink has written one. */
     public OptionalLong latestCompaction()
             throws IOException
     {
-        OptionalLong latest = OptionalLong.empty();
-        for (FileStatus file : fileSystem.listStatus(directory)) {
-            String name = file.getPath().getName();
-            if (name.endsWith(COMPACT_SUFFIX) && batchId(name).isPresent()) {
-                long id = batchId(name).getAsLong();
-                if (latest.isEmpty() || id > latest.getAsLong()) {
-                    latest = OptionalLong.of(id);
-                }
-            }
-        }
-        return latest;
+        return list().latestCompaction();
     }
 
     private static OptionalLong batchId(String name)
@@ -160,7 +174,13 @@ public final class SinkLog
     public List<Entry> read(long batchId)
             throws IOException
     {
-        Path file = isCompaction(batchId) ? compactionFile(batchId) : new Path(directory, Long.toString(batchId));
+        return read(batchId, isCompaction(batchId));
+    }
+
+    private List<Entry> read(long batchId, boolean compaction)
+            throws IOException
+    {
+        Path file = compaction ? compactionFile(batchId) : new Path(directory, Long.toString(batchId));
         String text;
         try (InputStream input = fileSystem.open(file)) {
             text = new String(input.readAllBytes(), StandardCharsets.UTF_8);
@@ -178,15 +198,18 @@ public final class SinkLog
         return entries;
     }
 
-    /** What a reader sees now: the latest {@code .compact} file's entries and those of the batch files after it. */
+    /**
+     * What a reader sees now: the latest {@code .compact} file's entries and those of the batch files after it, as
+     * Spark's {@code CompactibleFileStreamLog.allFiles} reads them, from one listing.
+     */
     public List<Entry> committedFiles()
             throws IOException
     {
-        TreeSet<Long> ids = batchIds();
-        OptionalLong compaction = latestCompaction();
+        Listing listing = list();
+        OptionalLong compaction = listing.latestCompaction();
         List<Entry> entries = new ArrayList<>();
-        for (long id : compaction.isPresent() ? ids.tailSet(compaction.getAsLong(), true) : ids) {
-            entries.addAll(read(id));
+        for (long id : compaction.isPresent() ? listing.batchIds().tailSet(compaction.getAsLong(), true) : listing.batchIds()) {
+            entries.addAll(read(id, listing.compactions().contains(id)));
         }
         return entries;
     }
