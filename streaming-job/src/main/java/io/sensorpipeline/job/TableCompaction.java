@@ -65,7 +65,8 @@ import static java.util.Objects.requireNonNull;
  *   <li>Write the rows into a staging directory ({@code <table>/_compaction/<run>/}, which no reader lists), write a
  *       journal of the run that names the old and the new files, move the new files into the day's partition
  *       directory, and check their row count against the old files'.</li>
- *   <li>Replace the {@code .compact} file with the same list, the day's old files swapped for the new ones; a reader
+ *   <li>Replace the latest {@code .compact} file (the sink may have written a newer one, which carries the day's old
+ *       files forward) with the same list, the day's old files swapped for the new ones; a reader
  *       sees the old list or the new one. The new entries carry modification time 0: streaming readers remember files
  *       by path and take a file older than their newest minus {@code maxFileAge} as already read, which is right,
  *       since they have read those rows (step 2).</li>
@@ -73,7 +74,8 @@ import static java.util.Objects.requireNonNull;
  *       runs' journals older than {@code --retention} that the log no longer lists (the old ones, or the new ones when
  *       the job's own log compaction won a race and the swap did not take).</li>
  * </ol>
- * The job may keep running: the sink only adds files with new batch ids. If the sink writes its next {@code .compact}
+ * A lock file ({@code _compaction/lock}) keeps two runs on one table apart. The job may keep running: the sink only
+ * adds files with new batch ids. If the sink writes its next {@code .compact}
  * file in the same instant from the old list, the swap is undone, which is still consistent (the old files are
  * there); the run reports it.
  */
