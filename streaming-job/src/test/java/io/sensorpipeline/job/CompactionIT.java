@@ -73,6 +73,16 @@ class CompactionIT
                     .map(file -> file.path().getName())
                     .toList();
             assertThat(written).hasSize(1);
+            // Its rows are sorted by sensor and time (one file, one read partition: the read keeps the file's order).
+            List<org.apache.spark.sql.Row> order = spark.read().parquet(processed + "/event_date=" + day + "/" + written.get(0))
+                    .select("sensorId", "timestamp").collectAsList();
+            for (int index = 1; index < order.size(); index++) {
+                org.apache.spark.sql.Row previous = order.get(index - 1);
+                org.apache.spark.sql.Row row = order.get(index);
+                int bySensor = previous.getString(0).compareTo(row.getString(0));
+                assertThat(bySensor < 0 || (bySensor == 0 && !previous.getTimestamp(1).after(row.getTimestamp(1))))
+                        .as("row %d (%s) after row %d (%s)", index, row, index - 1, previous).isTrue();
+            }
             assertThat(result.filesBefore()).isGreaterThan(10);
             // The small tables compact too (dead letters: no streaming reader).
             CompactionCheck.compactWhileReading(spark, settings, IngestQuery.DEAD_LETTERS,
