@@ -95,6 +95,7 @@ public final class TableCompaction
             AlertsQuery.NAME, List.of("sensorId", "alert_time"));
 
     static final String WORK_DIRECTORY = "_compaction";
+    private static final String PARTITION_PREFIX = "event_date=";
     static final long DEFAULT_TARGET_FILE_SIZE = 128L << 20;
     static final Duration DEFAULT_RETENTION = Duration.ofHours(1);
     /** Spark's default {@code maxFileAge} of a file stream source; the job's readers keep it. */
@@ -208,12 +209,18 @@ public final class TableCompaction
     {
         Map<String, Long> files = new java.util.TreeMap<>();
         for (SinkLog.Entry entry : SinkLog.of(configuration, new Path(settings.tablePath(table))).committedFiles()) {
-            files.merge(entry.path().getParent().getName(), 1L, Long::sum);
+            files.merge(entry.partition(), 1L, Long::sum);
         }
         return files.entrySet().stream()
-                .filter(partition -> partition.getKey().startsWith("event_date="))
+                .filter(partition -> partition.getKey().startsWith(PARTITION_PREFIX))
                 .max(Map.Entry.comparingByValue())
-                .map(partition -> LocalDate.parse(partition.getKey().substring("event_date=".length())));
+                .map(partition -> LocalDate.parse(partition.getKey().substring(PARTITION_PREFIX.length())));
+    }
+
+    /** The name of the partition directory that holds one day of a table. */
+    static String partition(LocalDate date)
+    {
+        return PARTITION_PREFIX + date;
     }
 
     /** Compacts the day {@code date} of {@code table}. */
@@ -239,17 +246,18 @@ public final class TableCompaction
     private Result compactLocked(String table, LocalDate date, long targetFileSize, Duration retention, FileSystem fileSystem, Path tablePath, SinkLog log, Path work, String run)
             throws IOException
     {
-        String partition = "event_date=" + date;
-        OptionalLong compaction = log.latestCompaction();
+        String partition = partition(date);
+        SinkLog.Listing listing = log.list();
+        OptionalLong compaction = listing.latestCompaction();
         if (compaction.isEmpty()) {
             return nothing("%s has no .compact file in its log yet (the sink writes one every %s batches): nothing to compact".formatted(table, "spark.sql.streaming.fileSink.log.compactInterval"));
         }
         long compactionId = compaction.getAsLong();
         List<SinkLog.Entry> listed = log.read(compactionId);
-        List<SinkLog.Entry> selected = listed.stream().filter(entry -> entry.path().getParent().getName().equals(partition)).toList();
+        List<SinkLog.Entry> selected = listed.stream().filter(entry -> entry.partition().equals(partition)).toList();
         long later = 0;
-        for (long id : log.batchIds().tailSet(compactionId, false)) {
-            later += log.read(id).stream().filter(entry -> entry.path().getParent().getName().equals(partition)).count();
+        for (long id : listing.batchIds().tailSet(compactionId, false)) {
+            later += log.read(id).stream().filter(entry -> entry.partition().equals(partition)).count();
         }
         String laterNote = later == 0 ? "" : " (%d newer files of the day, committed after log batch %d, wait for a later run)".formatted(later, compactionId);
         progress.printf("compact: %s %s: %d files listed up to log batch %d%s%n", table, partition, selected.size(), compactionId, laterNote);
@@ -411,11 +419,12 @@ public final class TableCompaction
             Set<Path> read = new HashSet<>();
             long newest = 0;
             for (FileStatus source : fileSystem.listStatus(sources)) {
-                String name = source.getPath().getName();
-                if (!name.chars().allMatch(Character::isDigit) || Integer.parseInt(name) + 2 >= committedOffsets.size()) {
+                // offsets/<c>: a version line, a metadata line, then the offset of source i on line i + 2.
+                OptionalLong index = SinkLog.batchId(source.getPath().getName());
+                if (index.isEmpty() || index.getAsLong() + 2 >= committedOffsets.size()) {
                     continue;
                 }
-                JsonNode offset = parseOffset(committedOffsets.get(Integer.parseInt(name) + 2));
+                JsonNode offset = parseOffset(committedOffsets.get((int) index.getAsLong() + 2));
                 if (!offset.has("logOffset")) {
                     continue;
                 }
@@ -449,10 +458,7 @@ public final class TableCompaction
         Path commits = new Path(checkpoint, "commits");
         if (fileSystem.exists(commits)) {
             for (FileStatus commit : fileSystem.listStatus(commits)) {
-                String name = commit.getPath().getName();
-                if (!name.isEmpty() && name.chars().allMatch(Character::isDigit)) {
-                    committed = Math.max(committed, Long.parseLong(name));
-                }
+                committed = Math.max(committed, SinkLog.batchId(commit.getPath().getName()).orElse(-1));
             }
         }
         if (committed < 0) {
@@ -499,10 +505,18 @@ public final class TableCompaction
         if (!fileSystem.exists(work)) {
             return 0;
         }
-        Set<Path> listed = null;
+        FileStatus[] journals = fileSystem.listStatus(work, path -> path.getName().endsWith(".json"));
+        if (journals.length == 0) {
+            return 0;
+        }
+        Set<Path> listed = paths(log.committedFiles());
+        if (listed.isEmpty()) {
+            System.err.println("compact: the log of " + table + " lists no file; the cleanup leaves everything as it is");
+            return 0;
+        }
         int deleted = 0;
         long cutoff = System.currentTimeMillis() - retention.toMillis();
-        for (FileStatus journal : fileSystem.listStatus(work, path -> path.getName().endsWith(".json"))) {
+        for (FileStatus journal : journals) {
             JsonNode node;
             try (InputStream input = fileSystem.open(journal.getPath())) {
                 node = JSON.readTree(new String(input.readAllBytes(), StandardCharsets.UTF_8));
@@ -511,31 +525,15 @@ public final class TableCompaction
             if ((swappedAt > 0 ? swappedAt : node.path("createdAt").asLong(Long.MAX_VALUE)) > cutoff) {
                 continue;
             }
-            if (listed == null) {
-                listed = paths(log.committedFiles());
-                if (listed.isEmpty()) {
-                    System.err.println("compact: the log of " + table + " lists no file; the cleanup leaves everything as it is");
-                    return 0;
-                }
-            }
             List<Path> replaced = journalPaths(node, "replaced");
             List<Path> written = journalPaths(node, "written");
             if (swappedAt > 0 && listed.containsAll(replaced) && !written.isEmpty() && !listed.containsAll(written)) {
                 progress.printf("compact: the swap of run %s did not take (the job compacted its log at the same moment); its new files are deleted%n",
                         journal.getPath().getName().replaceFirst("\\.json$", ""));
             }
-            List<Path> unlisted = new ArrayList<>();
-            for (Path file : replaced) {
-                if (!listed.contains(file)) {
-                    unlisted.add(file);
-                }
-            }
-            for (Path file : written) {
-                if (!listed.contains(file)) {
-                    unlisted.add(file);
-                }
-            }
-            deleted += deleteAll(fileSystem, unlisted);
+            deleted += deleteAll(fileSystem, java.util.stream.Stream.concat(replaced.stream(), written.stream())
+                    .filter(file -> !listed.contains(file))
+                    .toList());
             fileSystem.delete(new Path(work, journal.getPath().getName().replaceFirst("\\.json$", "")), true);
             fileSystem.delete(journal.getPath(), false);
         }

@@ -59,7 +59,7 @@ final class CompactionCheck
             throws Exception
     {
         return SinkLog.of(hadoop, new Path(table)).committedFiles().stream()
-                .filter(entry -> entry.path().getParent().getName().equals("event_date=" + date))
+                .filter(entry -> entry.partition().equals(TableCompaction.partition(date)))
                 .toList();
     }
 

@@ -92,6 +92,12 @@ public final class SinkLog
             return new Entry(file.getPath(), file.getLen(), modificationTime, node.toString());
         }
 
+        /** The name of the partition directory the file is in, such as {@code event_date=2026-11-24}. */
+        public String partition()
+        {
+            return path.getParent().getName();
+        }
+
         static Entry parse(String line)
         {
             try {
@@ -155,7 +161,8 @@ public final class SinkLog
         return list().latestCompaction();
     }
 
-    private static OptionalLong batchId(String name)
+    /** The batch id a log or checkpoint file is named after ({@code 12}, {@code 19.compact}), if it is one. */
+    public static OptionalLong batchId(String name)
     {
         String id = name.endsWith(COMPACT_SUFFIX) ? name.substring(0, name.length() - COMPACT_SUFFIX.length()) : name;
         if (id.isEmpty() || !id.chars().allMatch(Character::isDigit)) {
