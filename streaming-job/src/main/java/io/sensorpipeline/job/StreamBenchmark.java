@@ -1,5 +1,6 @@
 package io.sensorpipeline.job;
 
+import com.sun.management.OperatingSystemMXBean;
 import io.sensorpipeline.job.io.KafkaSource;
 import io.sensorpipeline.job.metrics.ProgressLog;
 import org.apache.spark.sql.Dataset;
@@ -11,6 +12,7 @@ import org.apache.spark.sql.streaming.Trigger;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -55,11 +57,15 @@ public final class StreamBenchmark
         // Each micro-batch's progress goes to the log (stderr), for a look at where the time went.
         spark.streams().addListener(new ProgressLog());
         long records = 0;
+        OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        long startCpu = os.getProcessCpuTime();
         long start = System.nanoTime();
         long end;
+        long endCpu;
         if (mode.equals("full")) {
             new StreamingJob(spark, settings).run();
             end = System.nanoTime();
+            endCpu = os.getProcessCpuTime();
             // Counted after the clock stops: the job read exactly the topic (verify checks that elsewhere).
             records = spark.read().format("kafka").option("subscribe", settings.topic()).options(settings.kafkaOptions()).load().count();
         }
@@ -74,13 +80,17 @@ public final class StreamBenchmark
                     .start();
             query.awaitTermination();
             end = System.nanoTime();
+            endCpu = os.getProcessCpuTime();
             for (StreamingQueryProgress progress : query.recentProgress()) {
                 records += progress.numInputRows();
             }
         }
         double seconds = (end - start) / 1e9;
-        System.out.printf(Locale.ROOT, "{\"mode\":\"%s\",\"records\":%d,\"seconds\":%.3f,\"recordsPerSecond\":%.1f}%n",
-                mode, records, seconds, records / seconds);
+        // CPU seconds of the whole JVM (driver and executor threads, JIT and GC) in the same interval: against the
+        // wall time and the cores, it shows whether the leg kept the machine busy.
+        double cpuSeconds = (endCpu - startCpu) / 1e9;
+        System.out.printf(Locale.ROOT, "{\"mode\":\"%s\",\"records\":%d,\"seconds\":%.3f,\"recordsPerSecond\":%.1f,\"cpuSeconds\":%.1f,\"cores\":%d}%n",
+                mode, records, seconds, records / seconds, cpuSeconds, Runtime.getRuntime().availableProcessors());
         spark.stop();
     }
 
