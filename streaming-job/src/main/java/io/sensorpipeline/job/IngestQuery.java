@@ -1,6 +1,7 @@
 package io.sensorpipeline.job;
 
 import io.sensorpipeline.common.RejectReason;
+import io.sensorpipeline.job.io.DropLog;
 import io.sensorpipeline.job.io.TableSink;
 import io.sensorpipeline.job.metrics.JobMetrics;
 import io.sensorpipeline.job.transform.DeadLetters;
@@ -12,13 +13,19 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.execution.SparkPlan;
+import org.apache.spark.sql.execution.streaming.StreamExecution;
+import org.apache.spark.sql.execution.streaming.StreamingDeduplicateWithinWatermarkExec;
+import org.apache.spark.sql.execution.streaming.StreamingQueryWrapper;
 import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.streaming.Trigger;
+import scala.collection.JavaConverters;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 
 import static java.util.Objects.requireNonNull;
@@ -62,14 +69,20 @@ public final class IngestQuery
 
         TableSink processed = new TableSink(spark, PROCESSED_DATA, settings.tablePath(PROCESSED_DATA), List.of("event_date"), PROCESSED_DATA_OPTIONS);
         TableSink deadLetters = new TableSink(spark, DEAD_LETTERS, settings.tablePath(DEAD_LETTERS), List.of("event_date"));
+        DropLog drops = new DropLog(spark.sparkContext().hadoopConfiguration(), settings.checkpointPath(NAME));
         VoidFunction2<Dataset<Row>, Long> writeTables = (batch, batchId) -> {
             // Persisted: both tables come from one evaluation of the batch (one Kafka read, one parse, and the
-            // de-duplication's metrics counted once).
+            // de-duplication's metrics counted once). It is evaluated first, even when a replay after a crash finds
+            // both tables committed, so that the drop log learns what the de-duplication dropped.
             batch.persist();
             try {
+                batch.count();
+                SparkPlan deduplication = deduplicationOfCurrentBatch();
                 processed.write(batchId, enrichment.apply(batch.where(col("reason").isNull())));
                 // Rejects are few: one file per day per batch instead of one per partition (the shuffle moves rejects only).
                 deadLetters.write(batchId, DeadLetters.from(batch.where(col("reason").isNotNull())).repartition(1));
+                drops.record(batchId, deduplication.longMetric("numDroppedDuplicateRows").value(),
+                        deduplication.longMetric("numRowsDroppedByWatermark").value());
             }
             finally {
                 batch.unpersist();
@@ -81,6 +94,34 @@ public final class IngestQuery
                 .trigger(trigger(settings))
                 .foreachBatch(writeTables)
                 .start();
+    }
+
+    /**
+     * The de-duplication operator of the micro-batch this thread runs, whose metrics count the rows it dropped once the
+     * batch has been evaluated: the plan that Spark's progress reads them from too. A foreachBatch function gets a
+     * copy of the batch's rows, not its plan, so the plan comes from the query, found by the id Spark sets on the
+     * query's thread.
+     */
+    private SparkPlan deduplicationOfCurrentBatch()
+    {
+        String queryId = spark.sparkContext().getLocalProperty(StreamExecution.QUERY_ID_KEY());
+        StreamingQuery query = spark.streams().get(queryId);
+        if (!(query instanceof StreamingQueryWrapper wrapper)) {
+            throw new IllegalStateException("the ingest query's micro-batch runs outside its query (query id " + queryId + ")");
+        }
+        SparkPlan plan = wrapper.streamingQuery().lastExecution().executedPlan();
+        return deduplication(plan).orElseThrow(() -> new IllegalStateException("no de-duplication in the ingest query's plan: " + plan.treeString()));
+    }
+
+    private static Optional<SparkPlan> deduplication(SparkPlan plan)
+    {
+        if (plan instanceof StreamingDeduplicateWithinWatermarkExec) {
+            return Optional.of(plan);
+        }
+        return JavaConverters.seqAsJavaList(plan.children()).stream()
+                .map(IngestQuery::deduplication)
+                .flatMap(Optional::stream)
+                .findFirst();
     }
 
     /**

@@ -59,6 +59,7 @@ abstract class CrashRecoveryScenario
         JobSettings settings = settings();
         Verify.Accounting accounting = new Verify(spark, settings).run(System.out);
         assertThat(accounting.addsUp()).isTrue();
+        assertThat(accounting.countedByJob()).as("the drops the job counted, kept exactly once through both kills").isTrue();
         assertThat(accounting.records()).isEqualTo(TestProcesses.summary(directory()).get("eventsSent").asLong());
         assertThat(accounting.deadLetters()).isPositive();
         // Dead letters: no Kafka record twice. Aggregates and alerts: no window or alert twice.

@@ -83,6 +83,7 @@ class S3IT
         JobSettings settings = JobSettings.load(arguments, Map.of());
         Verify.Accounting accounting = new Verify(spark, settings).run(System.out);
         assertThat(accounting.addsUp()).isTrue();
+        assertThat(accounting.countedByJob()).as("the drops the job counted, kept beside its checkpoint on S3").isTrue();
         assertThat(accounting.records()).isEqualTo(summary.get("eventsSent").asLong());
         assertThat(accounting.deadLetters()).isPositive();
 

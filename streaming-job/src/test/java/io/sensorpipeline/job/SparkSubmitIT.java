@@ -61,6 +61,7 @@ class SparkSubmitIT
         Verify.Accounting accounting = new Verify(spark, JobSettings.load(arguments(), Map.of())).run(System.out);
         assertThat(accounting.records()).isEqualTo(5000);
         assertThat(accounting.addsUp()).isTrue();
+        assertThat(accounting.countedByJob()).as("the drops the job counted under spark-submit").isTrue();
         assertThat(accounting.processedRows()).isPositive();
     }
 

@@ -1,0 +1,168 @@
+package io.sensorpipeline.job.io;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.execution.streaming.CheckpointFileManager;
+import org.apache.spark.sql.execution.streaming.CheckpointFileManager$;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Properties;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The rows the ingest query's de-duplication dropped, as running totals kept beside its checkpoint: one small file
+ * {@code <checkpoint>/drops/<batchId>} per micro-batch, holding the totals up to and including that batch.
+ *
+ * <p>The micro-batch writes its file itself, before Spark commits the batch, from the same execution that wrote the
+ * tables. A batch that a crash makes Spark run again reads the same earlier totals, drops the same rows from the same
+ * input and state, and writes the same file again. So the totals of the last committed batch count every committed
+ * batch exactly once, which the listener bus cannot promise: its progress events come after the commit, and a crash
+ * in between loses one. {@code ./pipeline verify} checks the tables against these totals.
+ *
+ * <p>Files older than {@link #RETAINED} batches are deleted as the query goes; {@code --reset} deletes them with the
+ * checkpoint.
+ */
+public final class DropLog
+{
+    static final int RETAINED = 10;
+
+    private final Path directory;
+    private final Path commits;
+    private final Configuration configuration;
+
+    public DropLog(Configuration configuration, String checkpoint)
+    {
+        this.configuration = requireNonNull(configuration, "configuration is null");
+        Path root = new Path(requireNonNull(checkpoint, "checkpoint is null"));
+        this.directory = new Path(root, "drops");
+        this.commits = new Path(root, "commits");
+    }
+
+    /** Running totals from batch {@code sinceBatch} through {@code batchId}; {@code sinceBatch} is 0 when they are complete. */
+    public record Totals(long batchId, long sinceBatch, long duplicates, long late)
+    {
+        public boolean complete()
+        {
+            return sinceBatch == 0;
+        }
+
+        Totals plus(long batchId, long duplicates, long late)
+        {
+            return new Totals(batchId, sinceBatch, this.duplicates + duplicates, this.late + late);
+        }
+    }
+
+    /**
+     * Records what batch {@code batchId} dropped, on top of the totals of the batch before it. When the file of the
+     * batch before is missing (a checkpoint from before this log), the totals start at this batch.
+     */
+    public Totals record(long batchId, long duplicates, long late)
+    {
+        Totals before = read(batchId - 1).orElse(new Totals(batchId - 1, batchId, 0, 0));
+        Totals totals = before.plus(batchId, duplicates, late);
+        CheckpointFileManager files = CheckpointFileManager$.MODULE$.create(directory, configuration);
+        try {
+            files.mkdirs(directory);
+            var out = files.createAtomic(new Path(directory, Long.toString(batchId)), true);
+            try {
+                out.write(format(totals).getBytes(StandardCharsets.UTF_8));
+                out.close();
+            }
+            catch (IOException | RuntimeException e) {
+                out.cancel();
+                throw e;
+            }
+            if (batchId >= RETAINED) {
+                files.delete(new Path(directory, Long.toString(batchId - RETAINED)));
+            }
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + new Path(directory, Long.toString(batchId)) + ": " + e.getMessage(), e);
+        }
+        return totals;
+    }
+
+    /** The totals of the query's last committed batch; empty when it committed none or wrote no totals for it. */
+    public Optional<Totals> committed()
+    {
+        OptionalLong last = lastCommit();
+        return last.isPresent() ? read(last.getAsLong()) : Optional.empty();
+    }
+
+    /** The id of the query's last committed batch, from its checkpoint's commit log. */
+    public OptionalLong lastCommit()
+    {
+        try {
+            FileSystem fileSystem = commits.getFileSystem(configuration);
+            if (!fileSystem.exists(commits)) {
+                return OptionalLong.empty();
+            }
+            OptionalLong last = OptionalLong.empty();
+            for (FileStatus status : fileSystem.listStatus(commits)) {
+                String name = status.getPath().getName();
+                if (status.isFile() && name.chars().allMatch(Character::isDigit) && !name.isEmpty()) {
+                    long batchId = Long.parseLong(name);
+                    if (last.isEmpty() || batchId > last.getAsLong()) {
+                        last = OptionalLong.of(batchId);
+                    }
+                }
+            }
+            return last;
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + commits + ": " + e.getMessage(), e);
+        }
+    }
+
+    Optional<Totals> read(long batchId)
+    {
+        if (batchId < 0) {
+            return Optional.of(new Totals(-1, 0, 0, 0));
+        }
+        Path file = new Path(directory, Long.toString(batchId));
+        try (InputStream in = file.getFileSystem(configuration).open(file)) {
+            return Optional.of(parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), file));
+        }
+        catch (FileNotFoundException e) {
+            return Optional.empty();
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    static String format(Totals totals)
+    {
+        return "batchId=" + totals.batchId() + "\n"
+                + "sinceBatch=" + totals.sinceBatch() + "\n"
+                + "duplicates=" + totals.duplicates() + "\n"
+                + "late=" + totals.late() + "\n";
+    }
+
+    static Totals parse(String text, Path file)
+            throws IOException
+    {
+        Properties properties = new Properties();
+        properties.load(new StringReader(text));
+        try {
+            return new Totals(
+                    Long.parseLong(properties.getProperty("batchId")),
+                    Long.parseLong(properties.getProperty("sinceBatch")),
+                    Long.parseLong(properties.getProperty("duplicates")),
+                    Long.parseLong(properties.getProperty("late")));
+        }
+        catch (NumberFormatException e) {
+            throw new IOException(file + " is not a drop-log file: " + text.strip(), e);
+        }
+    }
+}
