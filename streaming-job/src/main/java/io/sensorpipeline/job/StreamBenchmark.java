@@ -34,7 +34,10 @@ import static org.apache.spark.sql.functions.to_timestamp;
  *   <li>{@code naive}: one query, {@code from_json} then a filter and derived columns, as most examples write it;</li>
  *   <li>{@code full}: this job, every table (ingest, aggregates, alerts).</li>
  * </ul>
- * Usage: {@code StreamBenchmark passthrough|naive|full [the job's flags]}
+ * With {@code --rounds N}, the leg drains the topic N times in the same JVM, each round into its own lake and
+ * checkpoints, and prints one line per round: later rounds run on compiled code and loaded classes.
+ *
+ * <p>Usage: {@code StreamBenchmark passthrough|naive|full [--rounds N] [the job's flags]}
  */
 public final class StreamBenchmark
 {
@@ -47,15 +50,44 @@ public final class StreamBenchmark
         List<String> flags = new ArrayList<>(Arrays.asList(arguments));
         String mode = flags.stream().filter(List.of("passthrough", "naive", "full")::contains).findFirst().orElse(null);
         if (mode == null) {
-            System.err.println("usage: StreamBenchmark passthrough|naive|full [the streaming job's flags]");
+            System.err.println("usage: StreamBenchmark passthrough|naive|full [--rounds N] [the streaming job's flags]");
             System.exit(2);
         }
         flags.remove(mode);
+        int rounds = 1;
+        int roundsFlag = flags.indexOf("--rounds");
+        if (roundsFlag >= 0) {
+            String value = roundsFlag + 1 < flags.size() ? flags.get(roundsFlag + 1) : "";
+            if (!value.matches("[1-9][0-9]{0,3}")) {
+                System.err.println("StreamBenchmark: --rounds must be a whole number from 1 to 9999, got '" + value + "'");
+                System.exit(2);
+            }
+            rounds = Integer.parseInt(value);
+            flags.subList(roundsFlag, roundsFlag + 2).clear();
+        }
         flags.addAll(List.of("--trigger", JobSettings.AVAILABLE_NOW));
         JobSettings settings = JobSettings.load(flags, Map.of());
         SparkSession spark = StreamingJob.session("sensor-pipeline-bench-" + mode, settings);
         // Each micro-batch's progress goes to the log (stderr), for a look at where the time went.
         spark.streams().addListener(new ProgressLog());
+        for (int round = 1; round <= rounds; round++) {
+            // Later rounds drain the same topic again in the same, warm JVM, into their own lake and checkpoints.
+            JobSettings roundSettings = round == 1 ? settings : JobSettings.load(withRoots(flags, settings, "round-" + round), Map.of());
+            run(spark, mode, roundSettings, round);
+        }
+        spark.stop();
+    }
+
+    private static List<String> withRoots(List<String> flags, JobSettings settings, String suffix)
+    {
+        List<String> roundFlags = new ArrayList<>(flags);
+        roundFlags.addAll(List.of("--lake-root", settings.tablePath(suffix), "--checkpoint-root", settings.checkpointPath(suffix)));
+        return roundFlags;
+    }
+
+    private static void run(SparkSession spark, String mode, JobSettings settings, int round)
+            throws Exception
+    {
         long records = 0;
         OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long startCpu = os.getProcessCpuTime();
@@ -89,9 +121,8 @@ public final class StreamBenchmark
         // CPU seconds of the whole JVM (driver and executor threads, JIT and GC) in the same interval: against the
         // wall time and the cores, it shows whether the leg kept the machine busy.
         double cpuSeconds = (endCpu - startCpu) / 1e9;
-        System.out.printf(Locale.ROOT, "{\"mode\":\"%s\",\"records\":%d,\"seconds\":%.3f,\"recordsPerSecond\":%.1f,\"cpuSeconds\":%.1f,\"cores\":%d}%n",
-                mode, records, seconds, records / seconds, cpuSeconds, Runtime.getRuntime().availableProcessors());
-        spark.stop();
+        System.out.printf(Locale.ROOT, "{\"mode\":\"%s\",\"round\":%d,\"records\":%d,\"seconds\":%.3f,\"recordsPerSecond\":%.1f,\"cpuSeconds\":%.1f,\"cores\":%d}%n",
+                mode, round, records, seconds, records / seconds, cpuSeconds, Runtime.getRuntime().availableProcessors());
     }
 
     /** The usual example: parse, filter on a few fields, derive columns; the filter makes Spark parse once per field. */
