@@ -168,7 +168,7 @@ public final class Verify
                 }
             }
             else {
-                out.printf(Locale.ROOT, "  duplicates dropped      %,12d   (inferred from the topic: the checkpoint holds no drop counts)%n", duplicatesDropped);
+                out.printf(Locale.ROOT, "  duplicates dropped      %,12d   (inferred from the topic: the job's drop counts do not cover every committed batch)%n", duplicatesDropped);
                 out.printf(Locale.ROOT, "  late events dropped     %,12d   (inferred: valid eventIds not in processed_data)%n", lateDropped);
             }
             if (processedEventIdsNotInTopic > 0) {
