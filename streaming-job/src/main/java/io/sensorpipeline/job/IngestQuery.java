@@ -72,15 +72,19 @@ public final class IngestQuery
         DropLog drops = new DropLog(spark.sparkContext().hadoopConfiguration(), settings.checkpointPath(NAME));
         VoidFunction2<Dataset<Row>, Long> writeTables = (batch, batchId) -> {
             // Persisted: both tables come from one evaluation of the batch (one Kafka read, one parse, and the
-            // de-duplication's metrics counted once). It is evaluated first, even when a replay after a crash finds
-            // both tables committed, so that the drop log learns what the de-duplication dropped.
+            // de-duplication's metrics counted once).
             batch.persist();
             try {
-                batch.count();
-                SparkPlan deduplication = deduplicationOfCurrentBatch();
+                boolean bothCommitted = processed.committed(batchId) && deadLetters.committed(batchId);
                 processed.write(batchId, enrichment.apply(batch.where(col("reason").isNull())));
                 // Rejects are few: one file per day per batch instead of one per partition (the shuffle moves rejects only).
                 deadLetters.write(batchId, DeadLetters.from(batch.where(col("reason").isNotNull())).repartition(1));
+                if (bothCommitted) {
+                    // A replay after a crash between the tables' commits and Spark's: both writes were skipped, and
+                    // the batch is evaluated on its own so that the drop log still learns what was dropped.
+                    batch.count();
+                }
+                SparkPlan deduplication = deduplicationOfCurrentBatch();
                 drops.record(batchId, deduplication.longMetric("numDroppedDuplicateRows").value(),
                         deduplication.longMetric("numRowsDroppedByWatermark").value());
             }

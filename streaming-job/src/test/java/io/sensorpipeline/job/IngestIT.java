@@ -158,6 +158,18 @@ class IngestIT
         // Aggregates were written from processed_data.
         assertThat(spark.read().parquet(lake.resolve("sensor_aggregates").toString()).count()).isPositive();
 
+        // A crash after both tables committed a batch and before Spark did: the restart runs the batch again, both
+        // writes are skipped, and the drop log must still get what the de-duplication dropped in it.
+        Path ingestCheckpoint = directory.resolve("checkpoints").resolve(IngestQuery.NAME);
+        long replayed = forgetCommitOfLastBatchWithDrops(ingestCheckpoint);
+        new StreamingJob(spark, settings).run();
+        assertThat(ingestCheckpoint.resolve("drops").resolve(Long.toString(replayed))).exists();
+        Verify.Accounting afterReplay = new Verify(spark, settings).run(System.out);
+        assertThat(afterReplay.addsUp()).isTrue();
+        assertThat(afterReplay.countedByJob()).isTrue();
+        assertThat(afterReplay.duplicatesDropped()).isEqualTo(duplicatesDropped.get());
+        assertThat(afterReplay.lateDropped()).isEqualTo(lateDropped.get());
+
         // A checkpoint without drop counts (written before the job kept them): verify infers the drops from the topic,
         // which tells a late duplicate from a duplicate by eventId alone, and says so.
         Path drops = directory.resolve("checkpoints").resolve(IngestQuery.NAME).resolve("drops");
@@ -177,6 +189,56 @@ class IngestIT
         assertThat(afterLoss.records() - afterLoss.processedRows() - afterLoss.deadLetters() - afterLoss.duplicatesDropped() - afterLoss.lateDropped())
                 .isEqualTo(lost)
                 .isPositive();
+    }
+
+    /**
+     * Makes the ingest checkpoint look as if the job died after writing the tables of its last batch that dropped rows,
+     * before Spark committed that batch: its commit, the batches after it and the drop-log files from it on are
+     * removed. Returns the batch id, which the next run replays.
+     */
+    private static long forgetCommitOfLastBatchWithDrops(Path checkpoint)
+            throws IOException
+    {
+        long last = lastBatch(checkpoint.resolve("commits"));
+        long replayed = last;
+        while (dropped(checkpoint, replayed) == dropped(checkpoint, replayed - 1)) {
+            replayed--;
+        }
+        for (long batchId = replayed; batchId <= last; batchId++) {
+            if (batchId > replayed) {
+                delete(checkpoint.resolve("offsets"), batchId);
+            }
+            delete(checkpoint.resolve("commits"), batchId);
+            Files.delete(checkpoint.resolve("drops").resolve(Long.toString(batchId)));
+        }
+        return replayed;
+    }
+
+    private static long lastBatch(Path log)
+            throws IOException
+    {
+        try (Stream<Path> files = Files.list(log)) {
+            return files.map(file -> file.getFileName().toString()).filter(name -> name.matches("\\d+")).mapToLong(Long::parseLong).max().orElseThrow();
+        }
+    }
+
+    /** Rows dropped up to and including the batch, from its drop-log file. */
+    private static long dropped(Path checkpoint, long batchId)
+    {
+        long total = 0;
+        for (String line : lines(checkpoint.resolve("drops").resolve(Long.toString(batchId)))) {
+            if (line.startsWith("duplicates=") || line.startsWith("late=")) {
+                total += Long.parseLong(line.split("=")[1]);
+            }
+        }
+        return total;
+    }
+
+    private static void delete(Path log, long batchId)
+            throws IOException
+    {
+        Files.delete(log.resolve(Long.toString(batchId)));
+        Files.deleteIfExists(log.resolve("." + batchId + ".crc"));
     }
 
     /** Removes the last file from the table's newest non-empty log entry, as if it had never been committed; returns its rows. */

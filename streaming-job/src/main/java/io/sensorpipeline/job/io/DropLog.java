@@ -39,6 +39,9 @@ public final class DropLog
     private final Path directory;
     private final Path commits;
     private final Configuration configuration;
+    private CheckpointFileManager files;
+    // The totals this instance wrote last: the next batch adds to them without reading them back.
+    private Totals written;
 
     public DropLog(Configuration configuration, String checkpoint)
     {
@@ -66,13 +69,17 @@ public final class DropLog
      * Records what batch {@code batchId} dropped, on top of the totals of the batch before it. When the file of the
      * batch before is missing (a checkpoint from before this log), the totals start at this batch.
      */
-    public Totals record(long batchId, long duplicates, long late)
+    public synchronized Totals record(long batchId, long duplicates, long late)
     {
-        Totals before = read(batchId - 1).orElse(new Totals(batchId - 1, batchId, 0, 0));
+        Totals before = written != null && written.batchId() == batchId - 1
+                ? written
+                : read(batchId - 1).orElse(new Totals(batchId - 1, batchId, 0, 0));
         Totals totals = before.plus(batchId, duplicates, late);
-        CheckpointFileManager files = CheckpointFileManager$.MODULE$.create(directory, configuration);
         try {
-            files.mkdirs(directory);
+            if (files == null) {
+                files = CheckpointFileManager$.MODULE$.create(directory, configuration);
+                files.mkdirs(directory);
+            }
             var out = files.createAtomic(new Path(directory, Long.toString(batchId)), true);
             try {
                 out.write(format(totals).getBytes(StandardCharsets.UTF_8));
@@ -89,6 +96,7 @@ public final class DropLog
         catch (IOException e) {
             throw new UncheckedIOException("cannot write " + new Path(directory, Long.toString(batchId)) + ": " + e.getMessage(), e);
         }
+        written = totals;
         return totals;
     }
 

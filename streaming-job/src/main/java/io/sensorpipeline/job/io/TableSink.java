@@ -4,7 +4,10 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.execution.datasources.parquet.ParquetFileFormat;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.execution.streaming.FileStreamSink;
+import org.apache.spark.sql.execution.streaming.FileStreamSinkLog;
+import scala.Option;
 import scala.Tuple2;
 import scala.collection.JavaConverters;
 
@@ -27,6 +30,7 @@ public final class TableSink
     private final String name;
     private final String path;
     private final FileStreamSink sink;
+    private final FileStreamSinkLog log;
 
     public TableSink(SparkSession spark, String name, String path, List<String> partitionColumns)
     {
@@ -44,6 +48,8 @@ public final class TableSink
                 new ParquetFileFormat(),
                 JavaConverters.asScalaBuffer(List.copyOf(partitionColumns)).toSeq(),
                 scalaMap(options));
+        // Spark's own reader of the table's log, as the sink keeps one: it tells which batch ids the table holds.
+        this.log = new FileStreamSinkLog(FileStreamSinkLog.VERSION(), spark, new Path(path, FileStreamSink.metadataDir()).toString(), Option.empty());
     }
 
     private static scala.collection.immutable.Map<String, String> scalaMap(Map<String, String> options)
@@ -77,6 +83,12 @@ public final class TableSink
     public String path()
     {
         return path;
+    }
+
+    /** Whether the table has committed batch {@code batchId}, so that {@link #write} would skip it. */
+    public boolean committed(long batchId)
+    {
+        return batchId <= (long) log.getLatestBatchId().getOrElse(() -> -1L);
     }
 
     /** Writes the rows of one micro-batch, unless this table already committed that batch id. */
