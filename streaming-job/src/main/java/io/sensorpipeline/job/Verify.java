@@ -51,7 +51,18 @@ public final class Verify
     {
         List<String> flags = Arrays.asList(arguments);
         if (SettingsLoader.wantsHelp(flags)) {
-            System.out.println("Usage: ./pipeline verify [--config FILE] [the streaming job's flags]: checks the tables against the topic.");
+            System.out.print("""
+                    Usage: ./pipeline verify [--config FILE] [the streaming job's flags]
+
+                    Checks the tables against the topic, read in full on its own with the job's parse and validation:
+                      - every rejected record is a dead letter with the same reason;
+                      - no eventId is twice in processed_data, and each came from the topic;
+                      - records = processed_data rows + dead letters + duplicates and late events dropped, where the
+                        drops are the job's own counts as of its last committed batch (<checkpoint-root>/ingest/drops).
+                    Run it when the job is stopped or has caught up: records it has not read yet do not add up.
+
+                    Exit codes: 0 it adds up, 1 it does not, 2 bad flags or settings.
+                    """);
             return;
         }
         JobSettings settings = JobSettings.loadOrExit("verify", flags);
