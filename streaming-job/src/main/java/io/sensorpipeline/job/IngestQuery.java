@@ -69,7 +69,7 @@ public final class IngestQuery
 
         TableSink processed = new TableSink(spark, PROCESSED_DATA, settings.tablePath(PROCESSED_DATA), List.of("event_date"), PROCESSED_DATA_OPTIONS);
         TableSink deadLetters = new TableSink(spark, DEAD_LETTERS, settings.tablePath(DEAD_LETTERS), List.of("event_date"));
-        DropLog drops = new DropLog(spark.sparkContext().hadoopConfiguration(), settings.checkpointPath(NAME));
+        DropLog drops = new DropLog(spark.sessionState().newHadoopConf(), settings.checkpointPath(NAME));
         VoidFunction2<Dataset<Row>, Long> writeTables = (batch, batchId) -> {
             // Persisted: both tables come from one evaluation of the batch (one Kafka read, one parse, and the
             // de-duplication's metrics counted once).

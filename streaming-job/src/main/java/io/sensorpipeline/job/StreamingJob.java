@@ -118,7 +118,8 @@ public final class StreamingJob
      * user set the key (spark-submit --conf): timestamps written as Parquet's standard INT64 microseconds, and two
      * that profiles of the stream benchmark called for: the batch that the ingest query keeps for its two tables is
      * cached uncompressed (building the compressed cache took a quarter of the job's CPU), and the per-sensor
-     * percentile aggregation keeps hashing instead of falling back to sorting after 128 groups.
+     * percentile aggregation keeps hashing instead of falling back to sorting after 128 groups. Also: cached blocks
+     * visible only once their task succeeded (for the drop log's counts), and Spark's metrics in Prometheus format.
      */
     static SparkSession session(String appName, JobSettings settings)
     {
@@ -129,6 +130,9 @@ public final class StreamingJob
                 .setIfMissing("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "100000")
                 // Parquet's standard timestamp (INT64 microseconds) instead of Spark's legacy INT96.
                 .setIfMissing("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+                // A retried task must not reuse a block that its failed attempt cached: the failed attempt's metric
+                // updates are dropped, so the drop log would miss that partition's drops (SPARK-41497).
+                .setIfMissing("spark.rdd.cache.visibilityTracking.enabled", "true")
                 // Spark's own metrics in Prometheus format on the UI's port: /metrics/prometheus/ (driver) and, per
                 // query, the streaming gauges (its namespace keeps the names stable across runs).
                 .setIfMissing("spark.ui.prometheus.enabled", "true")

@@ -2,20 +2,28 @@ package io.sensorpipeline.job;
 
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.DropLog;
+import io.sensorpipeline.job.io.SinkLog;
 import io.sensorpipeline.job.io.SensorMetadata;
 import io.sensorpipeline.job.transform.Decoding;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import scala.collection.JavaConverters;
 
+import java.io.FileNotFoundException;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
@@ -58,23 +66,24 @@ public final class Verify
                       - every rejected record is a dead letter with the same reason;
                       - no eventId is twice in processed_data, and each came from the topic;
                       - records = processed_data rows + dead letters + duplicates and late events dropped, where the
-                        drops are the job's own counts as of its last committed batch (<checkpoint-root>/ingest/drops).
+                        drops are the job's own counts, as of the last batch the tables hold (<checkpoint-root>/ingest/drops).
                     Run it when the job is stopped or has caught up: records it has not read yet do not add up.
 
-                    Exit codes: 0 it adds up, 1 it does not, 2 bad flags or settings.
+                    Exit codes: 0 it adds up, 1 it does not, 2 bad flags or settings, 3 the job stopped in the middle
+                    of a batch (its tables hold it, its drops are not counted yet): start the job again, then verify.
                     """);
             return;
         }
         JobSettings settings = JobSettings.loadOrExit("verify", flags);
         SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-verify")).getOrCreate();
-        boolean addsUp;
+        Accounting accounting;
         try {
-            addsUp = new Verify(spark, settings).run(System.out).addsUp();
+            accounting = new Verify(spark, settings).run(System.out);
         }
         finally {
             spark.stop();
         }
-        System.exit(addsUp ? 0 : 1);
+        System.exit(accounting.addsUp() ? 0 : accounting.unfinishedBatch().isPresent() ? 3 : 1);
     }
 
     public Accounting run(PrintStream out)
@@ -90,6 +99,8 @@ public final class Verify
                 .select("eventId", "reason")
                 .cache();
         try {
+            // The tables' latest batch first: the drop counts that go with the tables are that batch's.
+            Drops drops = drops();
             long records = classified.count();
             Map<String, Long> rejectedByReason = countByReason(classified.where(col("reason").isNotNull()));
             Dataset<Row> validIds = classified.where(col("reason").isNull()).select("eventId");
@@ -103,19 +114,77 @@ public final class Verify
             Map<String, Long> deadLettersByReason = countByReason(spark.read().parquet(settings.tablePath(IngestQuery.DEAD_LETTERS)));
             long deadLetters = deadLettersByReason.values().stream().mapToLong(Long::longValue).sum();
 
-            Optional<DropLog.Totals> counted = new DropLog(spark.sparkContext().hadoopConfiguration(), settings.checkpointPath(IngestQuery.NAME))
-                    .committed()
-                    .filter(DropLog.Totals::complete);
-            Accounting accounting = counted
+            Accounting accounting = drops.totals()
                     .map(totals -> new Accounting(records, processedRows, processedDistinct, deadLetters, totals.duplicates(), totals.late(), true,
-                            valid - distinctValid, unknownIds, rejectedByReason, deadLettersByReason))
+                            valid - distinctValid, unknownIds, rejectedByReason, deadLettersByReason, drops.note(), drops.unfinished()))
                     .orElseGet(() -> new Accounting(records, processedRows, processedDistinct, deadLetters, valid - distinctValid,
-                            distinctValid - processedDistinct, false, valid - distinctValid, unknownIds, rejectedByReason, deadLettersByReason));
+                            distinctValid - processedDistinct, false, valid - distinctValid, unknownIds, rejectedByReason, deadLettersByReason,
+                            drops.note(), drops.unfinished()));
             accounting.print(out);
             return accounting;
         }
         finally {
             classified.unpersist();
+        }
+    }
+
+    /**
+     * The job's drop counts for the batch the two ingest tables hold last, which Spark may not have committed yet: the
+     * tables commit a batch inside it, the drop log right after them, and Spark last.
+     */
+    private Drops drops()
+    {
+        Configuration configuration = spark.sessionState().newHadoopConf();
+        long processed = latestBatch(configuration, settings.tablePath(IngestQuery.PROCESSED_DATA));
+        long deadLetters = latestBatch(configuration, settings.tablePath(IngestQuery.DEAD_LETTERS));
+        if (processed != deadLetters) {
+            long batchId = Math.max(processed, deadLetters);
+            return Drops.unfinished(batchId, "the job stopped between writing batch " + batchId + " to processed_data and to dead_letters");
+        }
+        if (processed < 0) {
+            return Drops.inferred("the ingest tables hold no batch yet");
+        }
+        DropLog log = new DropLog(configuration, settings.checkpointPath(IngestQuery.NAME));
+        Optional<DropLog.Totals> totals = log.totals(processed);
+        if (totals.isEmpty()) {
+            OptionalLong committed = log.lastCommit();
+            if (committed.isEmpty() || committed.getAsLong() < processed) {
+                return Drops.unfinished(processed, "the job stopped after writing batch " + processed + " to the tables and before counting its drops");
+            }
+            return Drops.inferred("the checkpoint has no drop counts for batch " + processed
+                    + " (it predates them, or the job ran " + DropLog.RETAINED + " batches further while verify read)");
+        }
+        if (!totals.get().complete()) {
+            return Drops.inferred("the job's drop counts start at batch " + totals.get().sinceBatch()
+                    + ": the checkpoint predates them (--reset starts the job over with complete counts)");
+        }
+        return new Drops(totals, "", OptionalLong.empty());
+    }
+
+    private static long latestBatch(Configuration configuration, String table)
+    {
+        try {
+            TreeSet<Long> batchIds = SinkLog.of(configuration, new Path(table)).batchIds();
+            return batchIds.isEmpty() ? -1 : batchIds.last();
+        }
+        catch (FileNotFoundException e) {
+            return -1;
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("cannot list the log of " + table + ": " + e.getMessage(), e);
+        }
+    }
+
+    private record Drops(Optional<DropLog.Totals> totals, String note, OptionalLong unfinished)
+    {
+        static Drops inferred(String note)
+        {
+            return new Drops(Optional.empty(), note, OptionalLong.empty());
+        }
+
+        static Drops unfinished(long batchId, String note)
+        {
+            return new Drops(Optional.empty(), note, OptionalLong.of(batchId));
         }
     }
 
@@ -146,11 +215,14 @@ public final class Verify
             long repeatedInTopic,
             long processedEventIdsNotInTopic,
             Map<String, Long> rejectedByReason,
-            Map<String, Long> deadLettersByReason)
+            Map<String, Long> deadLettersByReason,
+            String dropsNote,
+            OptionalLong unfinishedBatch)
     {
         public boolean addsUp()
         {
-            return processedRows == processedDistinctEventIds
+            return unfinishedBatch.isEmpty()
+                    && processedRows == processedDistinctEventIds
                     && processedEventIdsNotInTopic == 0
                     && lateDropped >= 0
                     && rejectedByReason.equals(deadLettersByReason)
@@ -179,8 +251,16 @@ public final class Verify
                 }
             }
             else {
-                out.printf(Locale.ROOT, "  duplicates dropped      %,12d   (inferred from the topic: the job's drop counts do not cover every committed batch)%n", duplicatesDropped);
+                out.printf(Locale.ROOT, "  duplicates dropped      %,12d   (inferred: repeated valid eventIds in the topic)%n", duplicatesDropped);
                 out.printf(Locale.ROOT, "  late events dropped     %,12d   (inferred: valid eventIds not in processed_data)%n", lateDropped);
+                if (unfinishedBatch.isEmpty()) {
+                    out.printf(Locale.ROOT, "  drops inferred from the topic, not counted by the job: %s%n", dropsNote);
+                }
+            }
+            if (unfinishedBatch.isPresent()) {
+                out.println("verify: UNFINISHED, " + dropsNote + ". Start the job again (it finishes batch " + unfinishedBatch.getAsLong()
+                        + " first; --trigger available-now drains and stops), then run verify again.");
+                return;
             }
             if (processedEventIdsNotInTopic > 0) {
                 out.printf(Locale.ROOT, "  eventIds in processed_data but not in the topic: %,d%n", processedEventIdsNotInTopic);

@@ -6,6 +6,8 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.execution.streaming.CheckpointFileManager;
 import org.apache.spark.sql.execution.streaming.CheckpointFileManager$;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -23,18 +25,24 @@ import static java.util.Objects.requireNonNull;
  * The rows the ingest query's de-duplication dropped, as running totals kept beside its checkpoint: one small file
  * {@code <checkpoint>/drops/<batchId>} per micro-batch, holding the totals up to and including that batch.
  *
- * <p>The micro-batch writes its file itself, before Spark commits the batch, from the same execution that wrote the
- * tables. A batch that a crash makes Spark run again reads the same earlier totals, drops the same rows from the same
- * input and state, and writes the same file again. So the totals of the last committed batch count every committed
+ * <p>The micro-batch writes its file itself, after its tables and before Spark commits the batch, from the same
+ * execution that wrote the tables. A batch that a crash makes Spark run again reads the same earlier totals, drops as
+ * many rows from the same input and state (which copy of a duplicate survives may differ, the count does not), and
+ * writes the same file again. So the totals of the last committed batch count every committed
  * batch exactly once, which the listener bus cannot promise: its progress events come after the commit, and a crash
  * in between loses one. {@code ./pipeline verify} checks the tables against these totals.
+ *
+ * <p>The counts are Spark's operator metrics, which are accumulators: exact in local mode, and on a cluster as long as
+ * no task of the ingest query is retried, run speculatively, or recomputed after an executor is lost (Spark may then
+ * count a partition twice). {@code verify} then reports a mismatch although the tables are right.
  *
  * <p>Files older than {@link #RETAINED} batches are deleted as the query goes; {@code --reset} deletes them with the
  * checkpoint.
  */
 public final class DropLog
 {
-    static final int RETAINED = 10;
+    private static final Logger LOG = LoggerFactory.getLogger(DropLog.class);
+    public static final int RETAINED = 10;
 
     private final Path directory;
     private final Path commits;
@@ -73,7 +81,7 @@ public final class DropLog
     {
         Totals before = written != null && written.batchId() == batchId - 1
                 ? written
-                : read(batchId - 1).orElse(new Totals(batchId - 1, batchId, 0, 0));
+                : totals(batchId - 1).orElse(new Totals(batchId - 1, batchId, 0, 0));
         Totals totals = before.plus(batchId, duplicates, late);
         try {
             if (files == null) {
@@ -89,22 +97,22 @@ public final class DropLog
                 out.cancel();
                 throw e;
             }
-            if (batchId >= RETAINED) {
-                files.delete(new Path(directory, Long.toString(batchId - RETAINED)));
-            }
         }
         catch (IOException e) {
             throw new UncheckedIOException("cannot write " + new Path(directory, Long.toString(batchId)) + ": " + e.getMessage(), e);
         }
         written = totals;
+        if (batchId >= RETAINED) {
+            Path old = new Path(directory, Long.toString(batchId - RETAINED));
+            try {
+                old.getFileSystem(configuration).delete(old, false);
+            }
+            catch (IOException e) {
+                // Only a stale file that stays behind: the batch's own totals are written.
+                LOG.warn("cannot delete {}: {}", old, e.getMessage());
+            }
+        }
         return totals;
-    }
-
-    /** The totals of the query's last committed batch; empty when it committed none or wrote no totals for it. */
-    public Optional<Totals> committed()
-    {
-        OptionalLong last = lastCommit();
-        return last.isPresent() ? read(last.getAsLong()) : Optional.empty();
     }
 
     /** The id of the query's last committed batch, from its checkpoint's commit log. */
@@ -132,7 +140,8 @@ public final class DropLog
         }
     }
 
-    Optional<Totals> read(long batchId)
+    /** The totals up to and including batch {@code batchId}; empty when that batch wrote none (or they were deleted). */
+    public Optional<Totals> totals(long batchId)
     {
         if (batchId < 0) {
             return Optional.of(new Totals(-1, 0, 0, 0));

@@ -1,10 +1,10 @@
 package io.sensorpipeline.job.io;
 
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.execution.datasources.parquet.ParquetFileFormat;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.execution.streaming.FileStreamSink;
 import org.apache.spark.sql.execution.streaming.FileStreamSinkLog;
 import scala.Option;

@@ -26,15 +26,15 @@ class DropLogTest
         // A crash after the file was written and before Spark committed the batch: the replay adds to batch 1's
         // totals again, not to its own.
         assertThat(log.record(2, 1, 1)).isEqualTo(new DropLog.Totals(2, 0, 6, 6));
-        assertThat(log.read(2)).hasValue(new DropLog.Totals(2, 0, 6, 6));
+        assertThat(log.totals(2)).hasValue(new DropLog.Totals(2, 0, 6, 6));
     }
 
     @Test
-    void theTotalsOfTheLastCommittedBatchAreTheOnesThatCount()
+    void findsTheLastBatchSparkCommitted()
             throws Exception
     {
         DropLog log = new DropLog(new Configuration(), checkpoint.toString());
-        assertThat(log.committed()).isEmpty();
+        assertThat(log.lastCommit()).isEmpty();
         log.record(0, 1, 0);
         log.record(1, 1, 0);
         log.record(2, 1, 0);
@@ -42,9 +42,10 @@ class DropLogTest
         Files.writeString(checkpoint.resolve("commits/0"), "v1\n{}");
         Files.writeString(checkpoint.resolve("commits/1"), "v1\n{}");
         Files.writeString(checkpoint.resolve("commits/.1.crc"), "");
-        // Batch 2 wrote its totals but is not committed: Spark runs it again on restart.
+        // Batch 2 wrote its totals but Spark has not committed it: verify still reads them, since the tables hold it.
         assertThat(log.lastCommit()).hasValue(1);
-        assertThat(log.committed()).hasValue(new DropLog.Totals(1, 0, 2, 0));
+        assertThat(log.totals(2)).hasValue(new DropLog.Totals(2, 0, 3, 0));
+        assertThat(log.totals(3)).isEmpty();
     }
 
     @Test
@@ -66,7 +67,7 @@ class DropLogTest
         }
         assertThat(checkpoint.resolve("drops/4")).doesNotExist();
         assertThat(checkpoint.resolve("drops/5")).exists();
-        assertThat(log.read(DropLog.RETAINED + 4)).hasValue(new DropLog.Totals(DropLog.RETAINED + 4, 0, DropLog.RETAINED + 5, 0));
+        assertThat(log.totals(DropLog.RETAINED + 4)).hasValue(new DropLog.Totals(DropLog.RETAINED + 4, 0, DropLog.RETAINED + 5, 0));
     }
 
     @Test
