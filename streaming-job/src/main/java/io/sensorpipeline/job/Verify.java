@@ -34,15 +34,15 @@ import static org.apache.spark.sql.functions.col;
  * table's {@code _spark_metadata} log, and checks: every rejected record is a dead letter with the same reason; no
  * eventId is twice in processed_data; every eventId in processed_data came from the topic. Then
  * records = processed + dead letters + duplicates dropped + late events dropped, where the drops are the ones the
- * job's de-duplication counted, as of its last committed batch ({@link DropLog}). So a valid reading that is in the
- * topic but in no table, and that the job did not count as dropped, fails the check.
+ * job's de-duplication counted, as of the last batch both ingest tables hold ({@link DropLog}). So a valid reading
+ * that is in the topic but in no table, and that the job did not count as dropped, fails the check.
  *
  * <p>A checkpoint without those counts (written before the job kept them) is checked the weaker way, and verify says
  * so: duplicates are then the topic's repeated eventIds and late events the distinct valid eventIds missing from
  * processed_data, which makes any missing reading look late.
  *
  * <p>Usage: {@code ./pipeline verify [--config configs/pipeline.properties] [flags of the job]}. Exit 0 when it adds
- * up, 1 when it does not, 2 on bad flags.
+ * up, 1 when it does not, 2 on bad flags, 3 when the job stopped in the middle of a batch (restart it, then verify).
  */
 public final class Verify
 {

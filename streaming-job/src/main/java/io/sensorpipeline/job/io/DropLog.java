@@ -15,6 +15,7 @@ import java.io.InputStream;
 import java.io.StringReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
@@ -28,8 +29,8 @@ import static java.util.Objects.requireNonNull;
  * <p>The micro-batch writes its file itself, after its tables and before Spark commits the batch, from the same
  * execution that wrote the tables. A batch that a crash makes Spark run again reads the same earlier totals, drops as
  * many rows from the same input and state (which copy of a duplicate survives may differ, the count does not), and
- * writes the same file again. So the totals of the last committed batch count every committed
- * batch exactly once, which the listener bus cannot promise: its progress events come after the commit, and a crash
+ * writes the same file again. So the totals of a batch count every batch up to it exactly once, which the listener
+ * bus cannot promise: its progress events come after the commit, and a crash
  * in between loses one. {@code ./pipeline verify} checks the tables against these totals.
  *
  * <p>The counts are Spark's operator metrics, which are accumulators: exact in local mode, and on a cluster as long as
@@ -88,7 +89,7 @@ public final class DropLog
                 files = CheckpointFileManager$.MODULE$.create(directory, configuration);
                 files.mkdirs(directory);
             }
-            var out = files.createAtomic(new Path(directory, Long.toString(batchId)), true);
+            CheckpointFileManager.CancellableFSDataOutputStream out = files.createAtomic(new Path(directory, Long.toString(batchId)), true);
             try {
                 out.write(format(totals).getBytes(StandardCharsets.UTF_8));
                 out.close();
@@ -123,17 +124,12 @@ public final class DropLog
             if (!fileSystem.exists(commits)) {
                 return OptionalLong.empty();
             }
-            OptionalLong last = OptionalLong.empty();
-            for (FileStatus status : fileSystem.listStatus(commits)) {
-                String name = status.getPath().getName();
-                if (status.isFile() && name.chars().allMatch(Character::isDigit) && !name.isEmpty()) {
-                    long batchId = Long.parseLong(name);
-                    if (last.isEmpty() || batchId > last.getAsLong()) {
-                        last = OptionalLong.of(batchId);
-                    }
-                }
-            }
-            return last;
+            return Arrays.stream(fileSystem.listStatus(commits))
+                    .filter(FileStatus::isFile)
+                    .map(status -> SinkLog.batchId(status.getPath().getName()))
+                    .filter(OptionalLong::isPresent)
+                    .mapToLong(OptionalLong::getAsLong)
+                    .max();
         }
         catch (IOException e) {
             throw new UncheckedIOException("cannot list " + commits + ": " + e.getMessage(), e);
