@@ -42,12 +42,7 @@ public final class CompactionBenchmark
             throws IOException
     {
         List<String> rest = new ArrayList<>(Arrays.asList(arguments));
-        int runs = 5;
-        int index = rest.indexOf("--runs");
-        if (index >= 0 && index + 1 < rest.size()) {
-            runs = Integer.parseInt(rest.get(index + 1));
-            rest.subList(index, index + 2).clear();
-        }
+        int runs = JobSettings.takeFlag(rest, "--runs").map(Integer::parseInt).orElse(5);
         JobSettings settings = JobSettings.loadOrExit("bench compact", rest);
         SparkSession spark = StreamingJob.session("sensor-pipeline-bench-compact", settings);
         try {

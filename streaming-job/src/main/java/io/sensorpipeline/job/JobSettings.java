@@ -108,6 +108,21 @@ public record JobSettings(
      * The settings of the job or one of its command-line tools from its flags and the environment; when they are bad,
      * the message, prefixed with the tool's name, goes to stderr and the program exits with code 2.
      */
+    /**
+     * Takes a tool's own flag, such as a benchmark's {@code --runs N}, out of the job's flags that come with it: removes
+     * the flag and its value and returns the value. When the flag is missing or has no value, nothing is removed.
+     */
+    static Optional<String> takeFlag(List<String> flags, String flag)
+    {
+        int index = flags.indexOf(flag);
+        if (index < 0 || index + 1 >= flags.size()) {
+            return Optional.empty();
+        }
+        String value = flags.get(index + 1);
+        flags.subList(index, index + 2).clear();
+        return Optional.of(value);
+    }
+
     public static JobSettings loadOrExit(String tool, List<String> arguments)
     {
         try {

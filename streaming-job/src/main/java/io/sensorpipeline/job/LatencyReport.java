@@ -49,12 +49,7 @@ public final class LatencyReport
     {
         // The job's own flags say where the lake is; --skip-seconds N is this report's.
         List<String> flags = new ArrayList<>(Arrays.asList(arguments));
-        long skipSeconds = 0;
-        int skip = flags.indexOf("--skip-seconds");
-        if (skip >= 0 && skip + 1 < flags.size()) {
-            skipSeconds = Long.parseLong(flags.get(skip + 1));
-            flags.subList(skip, skip + 2).clear();
-        }
+        long skipSeconds = JobSettings.takeFlag(flags, "--skip-seconds").map(Long::parseLong).orElse(0L);
         JobSettings settings = JobSettings.loadOrExit("latency-report", flags);
         SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-latency")).getOrCreate();
         try {

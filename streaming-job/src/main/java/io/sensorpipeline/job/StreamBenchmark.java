@@ -54,23 +54,18 @@ public final class StreamBenchmark
             System.exit(2);
         }
         flags.remove(mode);
-        int rounds = 1;
-        int roundsFlag = flags.indexOf("--rounds");
-        if (roundsFlag >= 0) {
-            String value = roundsFlag + 1 < flags.size() ? flags.get(roundsFlag + 1) : "";
-            if (!value.matches("[1-9][0-9]{0,3}")) {
-                System.err.println("StreamBenchmark: --rounds must be a whole number from 1 to 9999, got '" + value + "'");
-                System.exit(2);
-            }
-            rounds = Integer.parseInt(value);
-            flags.subList(roundsFlag, roundsFlag + 2).clear();
+        String rounds = JobSettings.takeFlag(flags, "--rounds").orElse(flags.contains("--rounds") ? "" : "1");
+        if (!rounds.matches("[1-9][0-9]{0,3}")) {
+            System.err.println("StreamBenchmark: --rounds must be a whole number from 1 to 9999, got '" + rounds + "'");
+            System.exit(2);
         }
+        int roundCount = Integer.parseInt(rounds);
         flags.addAll(List.of("--trigger", JobSettings.AVAILABLE_NOW));
         JobSettings settings = JobSettings.load(flags, Map.of());
         SparkSession spark = StreamingJob.session("sensor-pipeline-bench-" + mode, settings);
         // Each micro-batch's progress goes to the log (stderr), for a look at where the time went.
         spark.streams().addListener(new ProgressLog());
-        for (int round = 1; round <= rounds; round++) {
+        for (int round = 1; round <= roundCount; round++) {
             // Later rounds drain the same topic again in the same, warm JVM, into their own lake and checkpoints.
             JobSettings roundSettings = round == 1 ? settings : JobSettings.load(withRoots(flags, settings, "round-" + round), Map.of());
             run(spark, mode, roundSettings, round);

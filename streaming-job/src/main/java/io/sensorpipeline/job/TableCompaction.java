@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sensorpipeline.common.settings.Settings;
+import io.sensorpipeline.job.io.Checkpoint;
 import io.sensorpipeline.job.io.SinkLog;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -454,17 +455,11 @@ public final class TableCompaction
     private static List<String> committedOffsets(FileSystem fileSystem, Path checkpoint)
             throws IOException
     {
-        long committed = -1;
-        Path commits = new Path(checkpoint, "commits");
-        if (fileSystem.exists(commits)) {
-            for (FileStatus commit : fileSystem.listStatus(commits)) {
-                committed = Math.max(committed, SinkLog.batchId(commit.getPath().getName()).orElse(-1));
-            }
-        }
-        if (committed < 0) {
+        OptionalLong committed = Checkpoint.lastCommit(fileSystem, checkpoint);
+        if (committed.isEmpty()) {
             return List.of();
         }
-        try (InputStream input = fileSystem.open(new Path(new Path(checkpoint, "offsets"), Long.toString(committed)))) {
+        try (InputStream input = fileSystem.open(new Path(new Path(checkpoint, "offsets"), Long.toString(committed.getAsLong())))) {
             return List.of(new String(input.readAllBytes(), StandardCharsets.UTF_8).split("\n"));
         }
     }

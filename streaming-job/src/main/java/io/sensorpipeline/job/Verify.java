@@ -1,6 +1,7 @@
 package io.sensorpipeline.job;
 
 import io.sensorpipeline.common.settings.SettingsLoader;
+import io.sensorpipeline.job.io.Checkpoint;
 import io.sensorpipeline.job.io.DropLog;
 import io.sensorpipeline.job.io.SinkLog;
 import io.sensorpipeline.job.io.SensorMetadata;
@@ -147,7 +148,7 @@ public final class Verify
         DropLog log = new DropLog(configuration, settings.checkpointPath(IngestQuery.NAME));
         Optional<DropLog.Totals> totals = log.totals(processed);
         if (totals.isEmpty()) {
-            OptionalLong committed = log.lastCommit();
+            OptionalLong committed = lastCommit(configuration);
             if (committed.isEmpty() || committed.getAsLong() < processed) {
                 return Drops.unfinished(processed, "the job stopped after writing batch " + processed + " to the tables and before counting its drops");
             }
@@ -159,6 +160,17 @@ public final class Verify
                     + ": the checkpoint predates them (--reset starts the job over with complete counts)");
         }
         return new Drops(totals, "", OptionalLong.empty());
+    }
+
+    private OptionalLong lastCommit(Configuration configuration)
+    {
+        Path checkpoint = new Path(settings.checkpointPath(IngestQuery.NAME));
+        try {
+            return Checkpoint.lastCommit(checkpoint.getFileSystem(configuration), checkpoint);
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("cannot list the commits of " + checkpoint + ": " + e.getMessage(), e);
+        }
     }
 
     private static long latestBatch(Configuration configuration, String table)

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -91,5 +92,17 @@ class JobSettingsTest
             assertThat(text).as("configs/pipeline.properties documents " + setting.key()).containsPattern("(?m)^#? ?" + Pattern.quote(setting.key()) + "=");
         }
         assertThat(JobSettings.load(List.of("--config", file.toString()), Map.of()).lakeRoot()).isEqualTo("output/lake");
+    }
+
+    @Test
+    void aToolTakesItsOwnFlagOutOfTheJobsFlags()
+    {
+        List<String> flags = new ArrayList<>(List.of("--config", "c.properties", "--runs", "7", "--topic", "t"));
+        assertThat(JobSettings.takeFlag(flags, "--runs")).hasValue("7");
+        assertThat(flags).containsExactly("--config", "c.properties", "--topic", "t");
+        assertThat(JobSettings.takeFlag(flags, "--runs")).isEmpty();
+        List<String> withoutValue = new ArrayList<>(List.of("--topic", "t", "--runs"));
+        assertThat(JobSettings.takeFlag(withoutValue, "--runs")).isEmpty();
+        assertThat(withoutValue).containsExactly("--topic", "t", "--runs");
     }
 }

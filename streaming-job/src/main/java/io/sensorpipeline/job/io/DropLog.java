@@ -1,8 +1,6 @@
 package io.sensorpipeline.job.io;
 
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.execution.streaming.CheckpointFileManager;
 import org.apache.spark.sql.execution.streaming.CheckpointFileManager$;
@@ -15,9 +13,7 @@ import java.io.InputStream;
 import java.io.StringReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Properties;
 
 import static java.util.Objects.requireNonNull;
@@ -46,7 +42,6 @@ public final class DropLog
     public static final int RETAINED = 10;
 
     private final Path directory;
-    private final Path commits;
     private final Configuration configuration;
     private CheckpointFileManager files;
     // The totals this instance wrote last: the next batch adds to them without reading them back.
@@ -55,9 +50,7 @@ public final class DropLog
     public DropLog(Configuration configuration, String checkpoint)
     {
         this.configuration = requireNonNull(configuration, "configuration is null");
-        Path root = new Path(requireNonNull(checkpoint, "checkpoint is null"));
-        this.directory = new Path(root, "drops");
-        this.commits = new Path(root, "commits");
+        this.directory = new Path(new Path(requireNonNull(checkpoint, "checkpoint is null")), "drops");
     }
 
     /** Running totals from batch {@code sinceBatch} through {@code batchId}; {@code sinceBatch} is 0 when they are complete. */
@@ -114,26 +107,6 @@ public final class DropLog
             }
         }
         return totals;
-    }
-
-    /** The id of the query's last committed batch, from its checkpoint's commit log. */
-    public OptionalLong lastCommit()
-    {
-        try {
-            FileSystem fileSystem = commits.getFileSystem(configuration);
-            if (!fileSystem.exists(commits)) {
-                return OptionalLong.empty();
-            }
-            return Arrays.stream(fileSystem.listStatus(commits))
-                    .filter(FileStatus::isFile)
-                    .map(status -> SinkLog.batchId(status.getPath().getName()))
-                    .filter(OptionalLong::isPresent)
-                    .mapToLong(OptionalLong::getAsLong)
-                    .max();
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("cannot list " + commits + ": " + e.getMessage(), e);
-        }
     }
 
     /** The totals up to and including batch {@code batchId}; empty when that batch wrote none (or they were deleted). */
