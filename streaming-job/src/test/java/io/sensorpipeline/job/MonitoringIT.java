@@ -63,14 +63,18 @@ class MonitoringIT
         int sparkPort = ports[2];
         try (Prometheus prometheus = Prometheus.start(testConfig(producerPort, jobPort, sparkPort), directory.resolve("prometheus"), ports[3])) {
             Process job = startJob(jobPort, sparkPort);
+            // The producer starts once the job is up, and runs 40 s: the dashboards are checked while both run, because
+            // the producer's gauges (its rate, its JVM's memory) have no data once it has ended.
+            awaitFirstBatch(job, Duration.ofSeconds(120));
             Process producer = start(TestProcesses.startProducer(directory, kafka.bootstrapServers(), "--metrics-port", Integer.toString(producerPort),
-                    "--rate", "1000", "--count", Integer.toString(FAULTY_RECORDS), "--malformed-ratio", "0.05", "--duplicate-ratio", "0.01",
+                    "--rate", "500", "--count", Integer.toString(FAULTY_RECORDS), "--malformed-ratio", "0.05", "--duplicate-ratio", "0.01",
                     "--progress-interval", "1s"));
 
             // While both run: every panel of every shipped dashboard has data.
-            awaitValue(prometheus, "sum(sensorpipeline_producer_events_sent_total)", value -> value > 5_000, Duration.ofSeconds(60));
+            awaitValue(prometheus, "sum(sensorpipeline_producer_events_sent_total)", value -> value > 3_000, Duration.ofSeconds(60));
             awaitValue(prometheus, "count(sensorpipeline_alerts_total)", value -> value >= 1, Duration.ofSeconds(60));
             Thread.sleep(5_000);
+            assertThat(producer.isAlive()).as("the producer still runs while the dashboards are checked").isTrue();
             List<String> empty = new ArrayList<>();
             List<String> expressions = GrafanaDashboards.expressions(CONFIGS);
             assertThat(expressions).isNotEmpty();
@@ -127,6 +131,19 @@ class MonitoringIT
                 "--metrics-port", Integer.toString(metricsPort)));
         arguments.addAll(List.of(flags));
         return start(TestProcesses.startJob(directory, List.of("-Dspark.ui.enabled=true", "-Dspark.ui.port=" + sparkPort), arguments));
+    }
+
+    /** Waits until the ingest query has committed its first batch: Spark is up and the job's code is compiled. */
+    private static void awaitFirstBatch(Process job, Duration timeout)
+            throws InterruptedException
+    {
+        Path firstCommit = directory.resolve("checkpoints").resolve("ingest").resolve("commits").resolve("0");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!Files.exists(firstCommit)) {
+            assertThat(job.isAlive()).as("the job runs (log %s)", directory.resolve("job.log")).isTrue();
+            assertThat(System.nanoTime()).as("the job commits its first batch within %s (log %s)", timeout, directory.resolve("job.log")).isLessThan(deadline);
+            Thread.sleep(200);
+        }
     }
 
     private static Process start(Process process)
