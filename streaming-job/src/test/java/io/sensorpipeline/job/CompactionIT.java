@@ -114,8 +114,6 @@ class CompactionIT
                 "--aggregates-trigger", "1s", "--spark.sql.streaming.fileSink.log.compactInterval", "3",
                 // Windows that close while the test runs, so the aggregates read processed_data as it is compacted.
                 "--watermark", "5s", "--future-tolerance", "2s", "--sensor-window", "10s", "--site-window", "20s");
-        Process producer = TestProcesses.startProducer(running, kafka.bootstrapServers(), "--topic", "running-readings", "--rate", "2000",
-                "--duration", "45s", "--sensors", "100", "--malformed-ratio", "0.02", "--duplicate-ratio", "0.01");
         List<String> streaming = new java.util.ArrayList<>(arguments);
         streaming.addAll(List.of("--trigger", "1s"));
         Process job = TestProcesses.startJob(running, List.of("-Dspark.ui.enabled=false"), streaming);
@@ -123,10 +121,19 @@ class CompactionIT
         JobSettings settings = JobSettings.load(arguments, Map.of());
         TableCompaction compaction = new TableCompaction(spark, settings, System.out);
         int committed = 0;
+        Process producer = null;
         try {
-            // Compact today's processed_data over and over while the job writes it and its streaming readers read it.
-            long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
-            while (System.nanoTime() < deadline) {
+            // Readings flow once the job is up, so that the compactions below overlap the job's writes however long
+            // Spark takes to start.
+            TestProcesses.awaitIngestCommits(job, running, running.resolve("checkpoints").toString(), 1, Duration.ofMinutes(2));
+            producer = TestProcesses.startProducer(running, kafka.bootstrapServers(), "--topic", "running-readings", "--rate", "2000",
+                    "--sensors", "100", "--malformed-ratio", "0.02", "--duplicate-ratio", "0.01");
+            // Compact today's processed_data over and over for 40 s while the job writes it and its streaming readers
+            // read it, and on until one compaction has committed (a busy machine can refuse the first few: the readers
+            // have not caught up yet).
+            long start = System.nanoTime();
+            while (System.nanoTime() - start < Duration.ofSeconds(40).toNanos()
+                    || (committed == 0 && System.nanoTime() - start < Duration.ofMinutes(3).toNanos())) {
                 Thread.sleep(3_000);
                 assertThat(job.isAlive()).as("the job runs").isTrue();
                 if (!Files.exists(running.resolve("lake").resolve(IngestQuery.PROCESSED_DATA).resolve(SinkLog.DIRECTORY))) {
@@ -137,12 +144,19 @@ class CompactionIT
                     committed++;
                 }
             }
+            producer.destroy();
             assertThat(producer.waitFor(1, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+            assertThat(producer.exitValue()).isZero();
         }
         finally {
+            if (producer != null) {
+                producer.destroyForcibly();
+            }
             job.destroy();
-            job.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+            job.waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
         }
+        // The drain below must not share the checkpoint with a job that is still stopping.
+        assertThat(job.isAlive()).as("the job stopped on SIGTERM").isFalse();
         assertThat(committed).as("compactions that committed while the job ran").isPositive();
         List<String> drain = new java.util.ArrayList<>(arguments);
         drain.addAll(List.of("--trigger", "available-now"));

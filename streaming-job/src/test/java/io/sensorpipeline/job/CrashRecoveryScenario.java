@@ -1,6 +1,5 @@
 package io.sensorpipeline.job;
 
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -39,15 +38,20 @@ abstract class CrashRecoveryScenario
     void killedTwiceMidStreamEveryTableIsCompleteAndExact()
             throws Exception
     {
-        Process producer = TestProcesses.startProducer(directory(), bootstrapServers(), "--rate", "3000", "--duration", "40s",
+        // The producer runs until it is stopped after the second kill, so readings flow whenever a job is killed,
+        // however long each job takes to start.
+        Process producer = TestProcesses.startProducer(directory(), bootstrapServers(), "--rate", "3000",
                 "--malformed-ratio", "0.02", "--duplicate-ratio", "0.01", "--late-ratio", "0.01");
         for (int kill = 1; kill <= 2; kill++) {
+            int committed = TestProcesses.ingestCommits(checkpointRoot());
             Process job = startJob("--trigger", "1s");
-            // Let it commit a few batches, then kill it in the middle of whatever it is doing.
-            waitForCommits(3 * kill, Duration.ofMinutes(2));
+            // Let it commit a few batches of its own, then kill it in the middle of whatever it is doing.
+            TestProcesses.awaitIngestCommits(job, directory(), checkpointRoot(), committed + 3, Duration.ofMinutes(2));
+            assertThat(producer.isAlive()).as("the producer still sends (log %s)", directory().resolve("producer.err")).isTrue();
             Thread.sleep(1_500);
             job.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
         }
+        producer.destroy();
         assertThat(producer.waitFor(2, TimeUnit.MINUTES)).isTrue();
         assertThat(producer.exitValue()).isZero();
         // Restarted after the second kill: drain the topic and close what is due, then stop.
@@ -91,18 +95,6 @@ abstract class CrashRecoveryScenario
         arguments.addAll(List.of("--spark.sql.streaming.fileSink.log.compactInterval", "4"));
         arguments.addAll(List.of(flags));
         return TestProcesses.startJob(directory(), List.of("-Dspark.ui.enabled=false"), arguments);
-    }
-
-    private void waitForCommits(int commits, Duration timeout)
-            throws InterruptedException, IOException
-    {
-        org.apache.hadoop.fs.Path log = new org.apache.hadoop.fs.Path(checkpointRoot() + "/ingest/commits");
-        FileSystem fs = log.getFileSystem(SparkTestSession.get().sparkContext().hadoopConfiguration());
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!fs.exists(log) || fs.listStatus(log, path -> !path.getName().startsWith(".")).length < commits) {
-            assertThat(System.nanoTime()).as("the job commits %d batches in time; log: %s", commits, directory().resolve("job.log")).isLessThan(deadline);
-            Thread.sleep(200);
-        }
     }
 
     /** Settings the backend needs besides the two roots. */

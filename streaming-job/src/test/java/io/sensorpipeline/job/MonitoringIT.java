@@ -65,30 +65,28 @@ class MonitoringIT
             Process job = startJob(jobPort, sparkPort);
             // The producer starts once the job is up, and runs 40 s: the dashboards are checked while both run, because
             // the producer's gauges (its rate, its JVM's memory) have no data once it has ended.
-            awaitFirstBatch(job, Duration.ofSeconds(120));
+            TestProcesses.awaitIngestCommits(job, directory, directory.resolve("checkpoints").toString(), 1, Duration.ofSeconds(120));
             Process producer = start(TestProcesses.startProducer(directory, kafka.bootstrapServers(), "--metrics-port", Integer.toString(producerPort),
                     "--rate", "500", "--count", Integer.toString(FAULTY_RECORDS), "--malformed-ratio", "0.05", "--duplicate-ratio", "0.01",
                     "--progress-interval", "1s"));
 
-            // While both run: every panel of every shipped dashboard has data.
+            // While both run: every panel of every shipped dashboard has data. Polled: a scrape that a busy machine
+            // delays past its 1 s timeout leaves a target's series without data for a moment.
             awaitValue(prometheus, "sum(sensorpipeline_producer_events_sent_total)", value -> value > 3_000, Duration.ofSeconds(60));
-            awaitValue(prometheus, "count(sensorpipeline_alerts_total)", value -> value >= 1, Duration.ofSeconds(60));
-            Thread.sleep(5_000);
-            assertThat(producer.isAlive()).as("the producer still runs while the dashboards are checked").isTrue();
-            List<String> empty = new ArrayList<>();
             List<String> expressions = GrafanaDashboards.expressions(CONFIGS);
             assertThat(expressions).isNotEmpty();
-            for (String expression : expressions) {
-                if (results(prometheus, expression).isEmpty()) {
-                    empty.add(expression);
-                }
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            List<String> empty = withoutData(prometheus, expressions);
+            while (!empty.isEmpty() && System.nanoTime() < deadline) {
+                assertThat(producer.isAlive()).as("the producer still runs while the dashboards are checked (without data: %s)", empty).isTrue();
+                Thread.sleep(1_000);
+                empty = withoutData(prometheus, expressions);
             }
             assertThat(empty).as("dashboard expressions without data").isEmpty();
 
             // Once the producer is done and the job has caught up: dead letters by reason = the injected faults.
             assertThat(producer.waitFor(2, TimeUnit.MINUTES)).isTrue();
             awaitValue(prometheus, "sum(sensorpipeline_query_input_rows_total{query=\"ingest\"})", value -> value == FAULTY_RECORDS, Duration.ofSeconds(60));
-            Thread.sleep(3_000);
             // The producer's own count is its summary: its last records can fall after Prometheus's last scrape of it.
             Map<String, Double> injected = new TreeMap<>();
             JsonNode faults = TestProcesses.summary(directory).get("faults");
@@ -96,8 +94,14 @@ class MonitoringIT
                 injected.merge(fault.expectedReason().name(), faults.get(fault.name()).asDouble(), Double::sum);
             }
             injected.values().removeIf(count -> count == 0);
-            Map<String, Double> deadLetters = byLabel(prometheus, "sum by (reason) (sensorpipeline_dead_letters_total)", "reason");
             assertThat(injected.values().stream().mapToDouble(Double::doubleValue).sum()).isGreaterThan(500);
+            // Polled until Prometheus has scraped the job's counters after its last batch.
+            deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            Map<String, Double> deadLetters = byLabel(prometheus, "sum by (reason) (sensorpipeline_dead_letters_total)", "reason");
+            while (!deadLetters.equals(injected) && System.nanoTime() < deadline) {
+                Thread.sleep(1_000);
+                deadLetters = byLabel(prometheus, "sum by (reason) (sensorpipeline_dead_letters_total)", "reason");
+            }
             assertThat(deadLetters).isEqualTo(injected);
             // What Prometheus last scraped from the producer is at most that, and most of it.
             Map<String, Double> scraped = byLabel(prometheus,
@@ -109,16 +113,18 @@ class MonitoringIT
             Process steady = start(TestProcesses.startProducer(directory, kafka.bootstrapServers(), "--metrics-port", Integer.toString(producerPort),
                     "--rate", "1000", "--duration", "60s", "--progress-interval", "1s"));
             awaitValue(prometheus, "sum(sensorpipeline_producer_events_sent_total)", value -> value > 3_000, Duration.ofSeconds(30));
-            double lagBefore = value(prometheus, "max(sensorpipeline:kafka_lag:max)");
+            double lagBefore = awaitValue(prometheus, "max(sensorpipeline:kafka_lag:max)", value -> true, Duration.ofSeconds(30));
             job.destroy();
             assertThat(job.waitFor(60, TimeUnit.SECONDS)).isTrue();
             Thread.sleep(15_000);
             startJob(jobPort, sparkPort, "--max-offsets-per-trigger", "2000");
             double peak = awaitValue(prometheus, "max(sensorpipeline:kafka_lag:max)", value -> value > 8_000, Duration.ofSeconds(90));
-            double after = awaitValue(prometheus, "max(sensorpipeline:kafka_lag:max)", value -> value < 2_000, Duration.ofSeconds(90));
+            // The readings stop once the backlog is seen, so that catching up does not depend on how fast a busy
+            // machine runs batches of 2,000 records against 1,000 new ones a second.
+            steady.destroy();
+            double after = awaitValue(prometheus, "max(sensorpipeline:kafka_lag:max)", value -> value < 2_000, Duration.ofSeconds(180));
             assertThat(peak).as("lag while the job was away").isGreaterThan(lagBefore + 5_000);
             assertThat(after).as("lag once it caught up").isLessThan(peak / 4);
-            steady.destroy();
         }
     }
 
@@ -131,19 +137,6 @@ class MonitoringIT
                 "--metrics-port", Integer.toString(metricsPort)));
         arguments.addAll(List.of(flags));
         return start(TestProcesses.startJob(directory, List.of("-Dspark.ui.enabled=true", "-Dspark.ui.port=" + sparkPort), arguments));
-    }
-
-    /** Waits until the ingest query has committed its first batch: Spark is up and the job's code is compiled. */
-    private static void awaitFirstBatch(Process job, Duration timeout)
-            throws InterruptedException
-    {
-        Path firstCommit = directory.resolve("checkpoints").resolve("ingest").resolve("commits").resolve("0");
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!Files.exists(firstCommit)) {
-            assertThat(job.isAlive()).as("the job runs (log %s)", directory.resolve("job.log")).isTrue();
-            assertThat(System.nanoTime()).as("the job commits its first batch within %s (log %s)", timeout, directory.resolve("job.log")).isLessThan(deadline);
-            Thread.sleep(200);
-        }
     }
 
     private static Process start(Process process)
@@ -176,6 +169,18 @@ class MonitoringIT
         JsonNode answer = JSON.readTree(prometheus.query(expression));
         assertThat(answer.path("status").asText()).as("%s: %s", expression, answer).isEqualTo("success");
         return answer.path("data").path("result");
+    }
+
+    private static List<String> withoutData(Prometheus prometheus, List<String> expressions)
+            throws IOException, InterruptedException
+    {
+        List<String> empty = new ArrayList<>();
+        for (String expression : expressions) {
+            if (results(prometheus, expression).isEmpty()) {
+                empty.add(expression);
+            }
+        }
+        return empty;
     }
 
     private static double value(Prometheus prometheus, String expression)

@@ -3,9 +3,12 @@ package io.sensorpipeline.job;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import org.apache.hadoop.fs.FileSystem;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -73,6 +76,31 @@ final class TestProcesses
         assertThat(producer.waitFor(5, TimeUnit.MINUTES)).isTrue();
         assertThat(producer.exitValue()).as(Files.readString(directory.resolve("producer.err"))).isZero();
         return summary(directory);
+    }
+
+    /** How many batches the job's ingest query has committed under the checkpoint root (any Hadoop URI). */
+    static int ingestCommits(String checkpointRoot)
+            throws IOException
+    {
+        org.apache.hadoop.fs.Path log = new org.apache.hadoop.fs.Path(checkpointRoot + "/ingest/commits");
+        FileSystem fs = log.getFileSystem(SparkTestSession.get().sparkContext().hadoopConfiguration());
+        return fs.exists(log) ? fs.listStatus(log, path -> !path.getName().startsWith(".")).length : 0;
+    }
+
+    /**
+     * Waits until the job's ingest query has committed {@code commits} batches under the checkpoint root: once it has
+     * committed one, Spark is up and the job's code compiled. Fails early if the job has ended, naming its log.
+     */
+    static void awaitIngestCommits(Process job, Path directory, String checkpointRoot, int commits, Duration timeout)
+            throws IOException, InterruptedException
+    {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (ingestCommits(checkpointRoot) < commits) {
+            assertThat(job.isAlive()).as("the job runs (log %s)", directory.resolve("job.log")).isTrue();
+            assertThat(System.nanoTime()).as("the job commits %d batches within %s (log %s)", commits, timeout, directory.resolve("job.log"))
+                    .isLessThan(deadline);
+            Thread.sleep(200);
+        }
     }
 
     /** The summary a finished producer printed. */
