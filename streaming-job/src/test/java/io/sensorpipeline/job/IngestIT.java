@@ -5,8 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sensorpipeline.common.FaultKind;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.sensorpipeline.common.RejectReason;
+import io.sensorpipeline.job.io.Checkpoint;
 import io.sensorpipeline.job.metrics.JobMetrics;
 import io.sensorpipeline.localstack.KafkaBrokerExtension;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.streaming.StateOperatorProgress;
@@ -187,7 +190,7 @@ class IngestIT
 
         // Drops counted twice (as Spark's metrics can be when a cluster retries a task) fail verify the other way, and
         // it says what that means.
-        Path lastDrops = drops.resolve(Long.toString(lastBatch(ingestCheckpoint.resolve("commits"))));
+        Path lastDrops = drops.resolve(Long.toString(lastCommit(ingestCheckpoint)));
         String counted = Files.readString(lastDrops);
         Files.deleteIfExists(lastDrops.resolveSibling("." + lastDrops.getFileName() + ".crc"));
         long duplicatesCounted = Long.parseLong(counted.replaceAll("(?s).*duplicates=(\\d+).*", "$1"));
@@ -216,7 +219,7 @@ class IngestIT
     private static long crashAfterTablesOfLastBatchWithDrops(Path checkpoint, Path lake)
             throws IOException
     {
-        long last = lastBatch(checkpoint.resolve("commits"));
+        long last = lastCommit(checkpoint);
         long replayed = last;
         while (dropped(checkpoint, replayed) == dropped(checkpoint, replayed - 1)) {
             replayed--;
@@ -234,12 +237,11 @@ class IngestIT
         return replayed;
     }
 
-    private static long lastBatch(Path log)
+    /** The last batch the query committed, from its checkpoint. */
+    private static long lastCommit(Path checkpoint)
             throws IOException
     {
-        try (Stream<Path> files = Files.list(log)) {
-            return files.map(file -> file.getFileName().toString()).filter(name -> name.matches("\\d+")).mapToLong(Long::parseLong).max().orElseThrow();
-        }
+        return Checkpoint.lastCommit(FileSystem.getLocal(new Configuration()), new org.apache.hadoop.fs.Path(checkpoint.toUri())).orElseThrow();
     }
 
     /** Rows dropped up to and including the batch, from its drop-log file. */

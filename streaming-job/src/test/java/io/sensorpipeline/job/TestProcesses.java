@@ -2,8 +2,7 @@ package io.sensorpipeline.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.apache.hadoop.fs.FileSystem;
+import io.sensorpipeline.job.io.Checkpoint;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -82,9 +81,9 @@ final class TestProcesses
     static int ingestCommits(String checkpointRoot)
             throws IOException
     {
-        org.apache.hadoop.fs.Path log = new org.apache.hadoop.fs.Path(checkpointRoot + "/ingest/commits");
-        FileSystem fs = log.getFileSystem(SparkTestSession.get().sparkContext().hadoopConfiguration());
-        return fs.exists(log) ? fs.listStatus(log, path -> !path.getName().startsWith(".")).length : 0;
+        // Batch ids start at 0 and have no gaps.
+        org.apache.hadoop.fs.Path checkpoint = new org.apache.hadoop.fs.Path(checkpointRoot, IngestQuery.NAME);
+        return (int) Checkpoint.lastCommit(checkpoint.getFileSystem(SparkTestSession.get().sparkContext().hadoopConfiguration()), checkpoint).orElse(-1) + 1;
     }
 
     /**
