@@ -2,7 +2,9 @@ package io.sensorpipeline.job;
 
 import com.sun.management.OperatingSystemMXBean;
 import io.sensorpipeline.job.io.KafkaSource;
+import io.sensorpipeline.job.io.SensorMetadata;
 import io.sensorpipeline.job.metrics.ProgressLog;
+import io.sensorpipeline.job.transform.Decoding;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -32,6 +34,8 @@ import static org.apache.spark.sql.functions.to_timestamp;
  * <ul>
  *   <li>{@code passthrough}: Kafka to Parquet, the raw value only: the ceiling;</li>
  *   <li>{@code naive}: one query, {@code from_json} then a filter and derived columns, as most examples write it;</li>
+ *   <li>{@code parse}: this job's decoder alone, its valid readings written as decoded: the least any job that reads
+ *   the fields does, without de-duplication, enrichment, dead letters or aggregates;</li>
  *   <li>{@code ingest}: this job's ingest query alone (processed_data and dead_letters), without the aggregates and
  *   alerts;</li>
  *   <li>{@code full}: this job, every table (ingest, aggregates, alerts).</li>
@@ -39,7 +43,7 @@ import static org.apache.spark.sql.functions.to_timestamp;
  * With {@code --rounds N}, the leg drains the topic N times in the same JVM, each round into its own lake and
  * checkpoints, and prints one line per round: later rounds run on compiled code and loaded classes.
  *
- * <p>Usage: {@code StreamBenchmark passthrough|naive|ingest|full [--rounds N] [the job's flags]}
+ * <p>Usage: {@code StreamBenchmark passthrough|naive|parse|ingest|full [--rounds N] [the job's flags]}
  */
 public final class StreamBenchmark
 {
@@ -50,9 +54,9 @@ public final class StreamBenchmark
     {
         // The mode is the one bare word among the job's flags (./pipeline puts --config first).
         List<String> flags = new ArrayList<>(Arrays.asList(arguments));
-        String mode = flags.stream().filter(List.of("passthrough", "naive", "ingest", "full")::contains).findFirst().orElse(null);
+        String mode = flags.stream().filter(List.of("passthrough", "naive", "parse", "ingest", "full")::contains).findFirst().orElse(null);
         if (mode == null) {
-            System.err.println("usage: StreamBenchmark passthrough|naive|ingest|full [--rounds N] [the streaming job's flags]");
+            System.err.println("usage: StreamBenchmark passthrough|naive|parse|ingest|full [--rounds N] [the streaming job's flags]");
             System.exit(2);
         }
         flags.remove(mode);
@@ -106,7 +110,11 @@ public final class StreamBenchmark
         }
         else {
             Dataset<Row> kafka = KafkaSource.read(spark, settings);
-            Dataset<Row> output = mode.equals("passthrough") ? kafka.select(col("value")) : naive(kafka);
+            Dataset<Row> output = switch (mode) {
+                case "passthrough" -> kafka.select(col("value"));
+                case "naive" -> naive(kafka);
+                default -> parseOnly(spark, settings, kafka);
+            };
             StreamingQuery query = output.writeStream()
                     .queryName("bench_" + mode)
                     .format("parquet")
@@ -127,6 +135,15 @@ public final class StreamBenchmark
         double cpuSeconds = (endCpu - startCpu) / 1e9;
         System.out.printf(Locale.ROOT, "{\"mode\":\"%s\",\"round\":%d,\"records\":%d,\"seconds\":%.3f,\"recordsPerSecond\":%.1f,\"cpuSeconds\":%.1f,\"cores\":%d}%n",
                 mode, round, records, seconds, records / seconds, cpuSeconds, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** This job's decoding, the valid readings only, with the columns it decodes: one pass over each value, nothing else. */
+    private static Dataset<Row> parseOnly(SparkSession spark, JobSettings settings, Dataset<Row> kafka)
+    {
+        Decoding decoding = new Decoding(SensorMetadata.read(spark, settings.sensorsFile()), settings.futureTolerance());
+        return decoding.decode(kafka)
+                .where(col("reason").isNull())
+                .drop("reason", "detail", "payload", "payload_encoding");
     }
 
     /** The usual example: parse, filter on a few fields, derive columns; the filter makes Spark parse once per field. */
