@@ -91,7 +91,8 @@ public record ProducerSettings(
 
     public static SettingsLoader loader()
     {
-        return new SettingsLoader("producer", SETTINGS, ENVIRONMENT_PREFIX, List.of(KAFKA_PREFIX));
+        return new SettingsLoader("producer", SETTINGS, ENVIRONMENT_PREFIX, List.of(
+                new SettingsLoader.PassThrough(KAFKA_PREFIX, "the Kafka producer's setting NAME (e.g. --kafka.linger.ms=5)")));
     }
 
     public static ProducerSettings load(List<String> arguments, Map<String, String> environment)

@@ -101,7 +101,9 @@ public record JobSettings(
 
     public static SettingsLoader loader()
     {
-        return new SettingsLoader("streaming-job", SETTINGS, ENVIRONMENT_PREFIX, List.of(KAFKA_PREFIX, SPARK_PREFIX));
+        return new SettingsLoader("streaming-job", SETTINGS, ENVIRONMENT_PREFIX, List.of(
+                new SettingsLoader.PassThrough(KAFKA_PREFIX, "the Kafka consumer's setting NAME, through Spark's Kafka source (e.g. --kafka.security.protocol=SASL_SSL)"),
+                new SettingsLoader.PassThrough(SPARK_PREFIX, "sets spark.NAME on the job's Spark session, unless spark-submit --conf set it (e.g. --spark.hadoop.dfs.replication=1)")));
     }
 
     /**

@@ -29,13 +29,28 @@ public final class SettingsLoader
     private final Map<String, Setting> definitions = new LinkedHashMap<>();
     private final String environmentPrefix;
     private final List<String> passThroughPrefixes;
+    private final List<PassThrough> passThrough;
+
+    /**
+     * Keys under a prefix that the program hands to a library as they are.
+     *
+     * @param prefix such as {@code kafka.}: {@code kafka.security.protocol} is kept; the environment form is
+     *         {@code PRODUCER_KAFKA_SECURITY_PROTOCOL}
+     * @param description where the keys go, for {@code --help}
+     */
+    public record PassThrough(String prefix, String description)
+    {
+        public PassThrough
+        {
+            requireNonNull(prefix, "prefix is null");
+            requireNonNull(description, "description is null");
+        }
+    }
 
     /**
      * @param environmentPrefix such as {@code PRODUCER_}: {@code PRODUCER_RATE} sets {@code rate}
-     * @param passThroughPrefixes such as {@code kafka.}: {@code kafka.security.protocol} is passed on as
-     *         {@code security.protocol}; the environment form is {@code PRODUCER_KAFKA_SECURITY_PROTOCOL}
      */
-    public SettingsLoader(String program, List<Setting> settings, String environmentPrefix, List<String> passThroughPrefixes)
+    public SettingsLoader(String program, List<Setting> settings, String environmentPrefix, List<PassThrough> passThrough)
     {
         this.program = requireNonNull(program, "program is null");
         for (Setting setting : requireNonNull(settings, "settings is null")) {
@@ -44,7 +59,8 @@ public final class SettingsLoader
             }
         }
         this.environmentPrefix = requireNonNull(environmentPrefix, "environmentPrefix is null");
-        this.passThroughPrefixes = List.copyOf(requireNonNull(passThroughPrefixes, "passThroughPrefixes is null"));
+        this.passThrough = List.copyOf(requireNonNull(passThrough, "passThrough is null"));
+        this.passThroughPrefixes = this.passThrough.stream().map(PassThrough::prefix).toList();
     }
 
     public List<Setting> definitions()
@@ -230,8 +246,8 @@ public final class SettingsLoader
             usage.append('\n');
         }
         usage.append(String.format(Locale.ROOT, "  %-28s %s%n", "--config FILE", "properties file with any of these keys (flags win over it)"));
-        for (String prefix : passThroughPrefixes) {
-            usage.append(String.format(Locale.ROOT, "  %-28s %s%n", "--" + prefix + "NAME=VALUE", "passed through to the client as NAME"));
+        for (PassThrough keys : passThrough) {
+            usage.append(String.format(Locale.ROOT, "  %-28s %s%n", "--" + keys.prefix() + "NAME=VALUE", keys.description()));
         }
         usage.append(String.format(Locale.ROOT, "  %-28s %s%n", "--help", "this text"));
         usage.append("\nEvery flag can also be set as an environment variable, such as ")

@@ -19,7 +19,7 @@ class SettingsLoaderTest
             Setting.of("rate", "100", "N", "events per second"),
             Setting.of("topic", "readings", "NAME", "topic"),
             Setting.of("duration", null, "TIME", "how long"),
-            Setting.onOff("create-topic", "create the topic")), "TOOL_", List.of("kafka."));
+            Setting.onOff("create-topic", "create the topic")), "TOOL_", List.of(new SettingsLoader.PassThrough("kafka.", "any Kafka client setting, as NAME")));
 
     @TempDir
     Path directory;
@@ -116,6 +116,6 @@ class SettingsLoaderTest
     void usageListsEveryFlagWithItsDefault()
     {
         assertThat(LOADER.usage())
-                .contains("--rate N", "events per second (default: 100)", "--create-topic", "--kafka.NAME=VALUE", "TOOL_RATE");
+                .contains("--rate N", "events per second (default: 100)", "--create-topic", "--kafka.NAME=VALUE", "any Kafka client setting, as NAME", "TOOL_RATE");
     }
 }
