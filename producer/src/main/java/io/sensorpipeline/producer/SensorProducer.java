@@ -7,6 +7,7 @@ import io.sensorpipeline.common.FleetSimulator;
 import io.sensorpipeline.common.SensorCatalog;
 import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
+import org.apache.kafka.clients.ClientUtils;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -14,6 +15,7 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
@@ -23,6 +25,8 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -83,8 +87,18 @@ public final class SensorProducer
             }
         }, "producer-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
-        exitCode[0] = run(Arrays.asList(arguments), System.getenv(), System.out, System.err, stopRequested);
-        finished.countDown();
+        try {
+            exitCode[0] = run(Arrays.asList(arguments), System.getenv(), System.out, System.err, stopRequested);
+        }
+        catch (RuntimeException | Error e) {
+            // A bug, not a user's mistake: say so with the trace, and exit now instead of waiting in the shutdown hook.
+            System.err.println("producer: unexpected error: " + e);
+            e.printStackTrace(System.err);
+            exitCode[0] = EXIT_FATAL;
+        }
+        finally {
+            finished.countDown();
+        }
         System.exit(exitCode[0]);
     }
 
@@ -96,20 +110,22 @@ public final class SensorProducer
         }
         ProducerSettings settings;
         SensorCatalog catalog;
+        Properties kafka;
         try {
             settings = ProducerSettings.load(arguments, environment);
-            catalog = settings.sensorFile().map(SensorCatalog::load).orElseGet(DataFiles::defaultCatalog);
+            catalog = settings.sensorFile().map(SensorProducer::loadCatalog).orElseGet(DataFiles::defaultCatalog);
             if (settings.sensors() > catalog.size()) {
                 throw new SettingsException("invalid setting sensors=" + settings.sensors() + ": the sensor catalog has only "
                         + catalog.size() + " sensors (give a larger --sensor-file)");
             }
+            kafka = kafkaProperties(settings);
+            checkKafkaProperties(kafka);
         }
         catch (SettingsException | IllegalArgumentException e) {
             err.println("producer: " + e.getMessage().replaceFirst("^producer: ", ""));
             return EXIT_USAGE;
         }
 
-        Properties kafka = kafkaProperties(settings);
         try {
             ensureTopic(settings, kafka, err);
         }
@@ -206,6 +222,39 @@ public final class SensorProducer
         // Flags win over every default above (kafka.* pass-through), so secured clusters and tuning need no code.
         properties.putAll(settings.kafkaProperties());
         return properties;
+    }
+
+    private static SensorCatalog loadCatalog(Path file)
+    {
+        try {
+            return SensorCatalog.load(file);
+        }
+        catch (UncheckedIOException | IllegalArgumentException e) {
+            throw new SettingsException("invalid setting sensor-file='" + file + "': " + e.getMessage());
+        }
+    }
+
+    /**
+     * The Kafka client's own checks of its settings (types, allowed values, bootstrap addresses), run before anything
+     * connects: a bad --kafka.* value or address stops the producer at start-up, with Kafka's message, which names the
+     * key and the value.
+     */
+    static void checkKafkaProperties(Properties kafka)
+    {
+        ProducerConfig config;
+        try {
+            config = new ProducerConfig(kafka);
+        }
+        catch (ConfigException e) {
+            throw new SettingsException("invalid Kafka setting: " + e.getMessage());
+        }
+        List<String> servers = config.getList(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
+        try {
+            ClientUtils.parseAndValidateAddresses(servers, config.getString(ProducerConfig.CLIENT_DNS_LOOKUP_CONFIG));
+        }
+        catch (ConfigException e) {
+            throw new SettingsException("invalid setting bootstrap-servers='" + String.join(",", servers) + "': " + e.getMessage());
+        }
     }
 
     private static void ensureTopic(ProducerSettings settings, Properties kafka, PrintStream err)

@@ -36,6 +36,23 @@ class SensorProducerTest
     }
 
     @Test
+    void badKafkaSettingsAndFilesAreUsageErrorsBeforeAnyConnection()
+    {
+        Result protocol = run("--kafka.security.protocol=FOO", "--count", "1");
+        assertThat(protocol.exitCode()).isEqualTo(SensorProducer.EXIT_USAGE);
+        assertThat(protocol.err()).startsWith("producer: invalid Kafka setting: Invalid value FOO for configuration security.protocol");
+        Result linger = run("--kafka.linger.ms=soon", "--count", "1");
+        assertThat(linger.exitCode()).isEqualTo(SensorProducer.EXIT_USAGE);
+        assertThat(linger.err()).startsWith("producer: invalid Kafka setting: Invalid value soon for configuration linger.ms");
+        Result address = run("--bootstrap-servers", "127.0.0.1", "--count", "1");
+        assertThat(address.exitCode()).isEqualTo(SensorProducer.EXIT_USAGE);
+        assertThat(address.err()).startsWith("producer: invalid setting bootstrap-servers='127.0.0.1': Invalid url in bootstrap.servers");
+        Result directory = run("--sensor-file", "src", "--count", "1");
+        assertThat(directory.exitCode()).isEqualTo(SensorProducer.EXIT_USAGE);
+        assertThat(directory.err()).startsWith("producer: invalid setting sensor-file='src': ");
+    }
+
+    @Test
     void unreachableClusterIsFatalWithAHint()
     {
         // Port 1 on loopback: nothing listens, so the start-up topic check times out.

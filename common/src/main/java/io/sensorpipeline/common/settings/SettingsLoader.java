@@ -168,7 +168,13 @@ public final class SettingsLoader
         if (index + 1 >= arguments.size()) {
             throw new SettingsException(program + ": " + flag + " needs a value. Run with --help to list the flags.");
         }
-        return arguments.get(index + 1);
+        String value = arguments.get(index + 1);
+        if (value.startsWith("--")) {
+            // Most likely a forgotten value: "--topic --create-topic" must not name the topic "--create-topic".
+            throw new SettingsException(program + ": " + flag + " needs a value, but is followed by the flag '" + value
+                    + "' (write " + flag + "=" + value + " if that is the value). Run with --help to list the flags.");
+        }
+        return value;
     }
 
     private List<Assignment> readFile(Path file, String origin)
@@ -246,6 +252,7 @@ public final class SettingsLoader
             usage.append('\n');
         }
         usage.append(String.format(Locale.ROOT, "  %-28s %s%n", "--config FILE", "properties file with any of these keys (flags win over it)"));
+        usage.append(String.format(Locale.ROOT, "  %-28s %s%n", "--set KEY=VALUE", "any of these settings by its key, as in the config file"));
         for (PassThrough keys : passThrough) {
             usage.append(String.format(Locale.ROOT, "  %-28s %s%n", "--" + keys.prefix() + "NAME=VALUE", keys.description()));
         }

@@ -97,6 +97,10 @@ class SettingsLoaderTest
                 .hasMessage("tool: unexpected argument 'stray'. Run with --help to list the flags.");
         assertThatThrownBy(() -> LOADER.load(List.of("--rate"), Map.of()))
                 .hasMessage("tool: --rate needs a value. Run with --help to list the flags.");
+        assertThatThrownBy(() -> LOADER.load(List.of("--topic", "--create-topic"), Map.of()))
+                .hasMessage("tool: --topic needs a value, but is followed by the flag '--create-topic' (write --topic=--create-topic if that is"
+                        + " the value). Run with --help to list the flags.");
+        assertThat(LOADER.load(List.of("--topic=--odd"), Map.of()).string("topic")).isEqualTo("--odd");
         assertThatThrownBy(() -> LOADER.load(List.of("--config", directory.resolve("missing").toString()), Map.of()))
                 .hasMessageContaining("does not exist");
     }
@@ -116,6 +120,6 @@ class SettingsLoaderTest
     void usageListsEveryFlagWithItsDefault()
     {
         assertThat(LOADER.usage())
-                .contains("--rate N", "events per second (default: 100)", "--create-topic", "--kafka.NAME=VALUE", "any Kafka client setting, as NAME", "TOOL_RATE");
+                .contains("--rate N", "events per second (default: 100)", "--create-topic", "--kafka.NAME=VALUE", "any Kafka client setting, as NAME", "--set KEY=VALUE", "TOOL_RATE");
     }
 }
