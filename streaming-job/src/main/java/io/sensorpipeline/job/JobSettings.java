@@ -107,10 +107,6 @@ public record JobSettings(
     }
 
     /**
-     * The settings of the job or one of its command-line tools from its flags and the environment; when they are bad,
-     * the message, prefixed with the tool's name, goes to stderr and the program exits with code 2.
-     */
-    /**
      * Takes a tool's own flag, such as a benchmark's {@code --runs N}, out of the job's flags that come with it: removes
      * the flag and its value and returns the value. When the flag is missing or has no value, nothing is removed.
      */
@@ -125,6 +121,10 @@ public record JobSettings(
         return Optional.of(value);
     }
 
+    /**
+     * The settings of the job or one of its command-line tools from its flags and the environment; when they are bad,
+     * the message, prefixed with the tool's name, goes to stderr and the program exits with code 2.
+     */
     public static JobSettings loadOrExit(String tool, List<String> arguments)
     {
         try {

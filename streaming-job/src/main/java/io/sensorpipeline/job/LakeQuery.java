@@ -3,15 +3,19 @@ package io.sensorpipeline.job;
 import io.sensorpipeline.job.io.SinkLog;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalog.Table;
+import org.apache.spark.sql.catalyst.parser.ParseException;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
 import static java.util.Objects.requireNonNull;
 
@@ -25,6 +29,12 @@ public final class LakeQuery
 {
     public static final List<String> TABLES = List.of(IngestQuery.PROCESSED_DATA, IngestQuery.DEAD_LETTERS, AlertsQuery.NAME,
             StreamingJob.SENSOR_AGGREGATES, StreamingJob.SITE_AGGREGATES);
+
+    private static final String USAGE = "Usage: ./pipeline query [--tables] [--sql \"SELECT ...\"] [--rows N] [the streaming job's flags]\n"
+            + "  --tables     rows per table, dead letters by reason, alerts by rule\n"
+            + "  --sql SQL    a Spark SQL query over the tables, each a view of its name; prints the row count and the first rows\n"
+            + "  --rows N     how many rows of --sql to print (default: 10)\n"
+            + "  The job's flags (./pipeline stream --help) say where the lake is: --lake-root, --spark.*, --config FILE.";
 
     private final SparkSession spark;
     private final JobSettings settings;
@@ -45,18 +55,22 @@ public final class LakeQuery
         for (int index = 0; index < arguments.length; index++) {
             switch (arguments[index]) {
                 case "--sql" -> sql = value(arguments, ++index, "--sql");
-                case "--rows" -> rows = Integer.parseInt(value(arguments, ++index, "--rows"));
+                case "--rows" -> rows = rowCount(value(arguments, ++index, "--rows"));
                 case "--tables" -> tables = true;
                 case "--help", "-h" -> {
-                    System.out.println("Usage: ./pipeline query [--tables] [--sql \"SELECT ...\"] [--rows N] [the streaming job's flags]\n"
-                            + "Tables: " + String.join(", ", TABLES));
+                    System.out.println(USAGE + "\nTables: " + String.join(", ", TABLES));
                     return;
                 }
                 default -> rest.add(arguments[index]);
             }
         }
+        if (!tables && sql == null) {
+            System.err.println("query: nothing to do: give --tables, --sql \"SELECT ...\" or both\n" + USAGE);
+            System.exit(2);
+        }
         JobSettings settings = JobSettings.loadOrExit("query", rest);
         SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-query")).getOrCreate();
+        int exitCode = 0;
         try {
             LakeQuery query = new LakeQuery(spark, settings);
             query.registerViews();
@@ -67,9 +81,20 @@ public final class LakeQuery
                 query.printQuery(sql, rows, System.out);
             }
         }
+        catch (Exception e) {
+            if (!(e instanceof AnalysisException analysis)) {
+                throw e;
+            }
+            // Bad SQL, or a table that has no files yet: Spark's message says which, without the stack (and, for a
+            // query that parsed, without the plan).
+            String message = analysis instanceof ParseException ? analysis.getMessage() : analysis.getSimpleMessage();
+            System.err.println("query: " + message + "\nviews: " + spark.catalog().listTables().collectAsList().stream().map(Table::name).sorted().collect(Collectors.joining(", ")));
+            exitCode = 2;
+        }
         finally {
             spark.stop();
         }
+        System.exit(exitCode);
     }
 
     private static String value(String[] arguments, int index, String flag)
@@ -79,6 +104,15 @@ public final class LakeQuery
             System.exit(2);
         }
         return arguments[index];
+    }
+
+    private static int rowCount(String value)
+    {
+        if (!value.matches("[0-9]{1,9}")) {
+            System.err.println("query: --rows must be a whole number from 0, got '" + value + "'");
+            System.exit(2);
+        }
+        return Integer.parseInt(value);
     }
 
     /** Registers a view per table that has committed files. */

@@ -1,6 +1,7 @@
 package io.sensorpipeline.job;
 
 import io.sensorpipeline.common.metrics.MetricsServer;
+import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.KafkaSource;
 import io.sensorpipeline.job.io.SensorMetadata;
@@ -99,6 +100,11 @@ public final class StreamingJob
         int exitCode = 0;
         try {
             new StreamingJob(spark, settings).run();
+        }
+        catch (SettingsException e) {
+            // A setting that only the started session can check, such as the sensor file on the lake's file system.
+            System.err.println("streaming-job: " + e.getMessage());
+            exitCode = 2;
         }
         catch (IllegalStateException e) {
             System.err.println("streaming-job: " + e.getMessage());

@@ -5,7 +5,6 @@ import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.BindException;
 
 import static java.util.Objects.requireNonNull;
@@ -36,12 +35,22 @@ public final class MetricsServer
             return new MetricsServer(HTTPServer.builder().hostname(host).port(port).registry(registry).buildAndStart(), host);
         }
         catch (BindException e) {
-            throw new IllegalArgumentException("invalid setting metrics-port=" + port + ": " + host + ":" + port
-                    + " is in use; choose a free port, or off to serve no metrics", e);
+            if (String.valueOf(e.getMessage()).contains("in use")) {
+                throw new IllegalArgumentException("invalid setting metrics-port=" + port + ": " + host + ":" + port
+                        + " is in use; choose a free port, or off to serve no metrics", e);
+            }
+            throw badHost(host, port, e);
         }
         catch (IOException e) {
-            throw new UncheckedIOException("cannot serve metrics on " + host + ":" + port, e);
+            // An address that does not resolve, or is not this machine's: a bad setting, not a failure of the program.
+            throw badHost(host, port, e);
         }
+    }
+
+    private static IllegalArgumentException badHost(String host, int port, IOException e)
+    {
+        return new IllegalArgumentException("invalid setting metrics-host=" + host + ": cannot serve metrics on " + host + ":" + port
+                + " (" + e.getMessage() + "); give an address of this machine, such as 127.0.0.1 or 0.0.0.0", e);
     }
 
     public int port()

@@ -1,11 +1,16 @@
 package io.sensorpipeline.job.io;
 
 import io.sensorpipeline.common.SensorCatalog;
+import io.sensorpipeline.common.settings.SettingsException;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+
+import java.io.IOException;
 
 /** Reads the sensor metadata ({@code data/sensors.csv} format) from any Hadoop URI, with an explicit schema. */
 public final class SensorMetadata
@@ -29,8 +34,19 @@ public final class SensorMetadata
 
     private SensorMetadata() {}
 
+    /** @throws SettingsException when the file is missing or cannot be listed: the setting sensors-file is wrong */
     public static Dataset<Row> read(SparkSession spark, String path)
     {
+        Path file = new Path(path);
+        try {
+            FileSystem fileSystem = file.getFileSystem(spark.sessionState().newHadoopConf());
+            if (!fileSystem.isFile(file)) {
+                throw new SettingsException("invalid setting sensors-file='" + path + "': no such file (" + fileSystem.makeQualified(file) + ")");
+            }
+        }
+        catch (IOException e) {
+            throw new SettingsException("invalid setting sensors-file='" + path + "': cannot read it (" + e.getMessage() + ")");
+        }
         Dataset<Row> sensors = spark.read()
                 .option("header", "true")
                 // A malformed metadata row is a deployment error, not data to skip: fail loudly at start-up.
