@@ -186,22 +186,25 @@ public final class TableCompaction
     static String usage()
     {
         return """
-                Usage: ./pipeline compact --table TABLE --date YYYY-MM-DD|yesterday|today [--target-file-size 128MB] [--retention 1h] [the job's flags]
+                Usage: ./pipeline compact --table TABLE --date YYYY-MM-DD|yesterday|today [--target-file-size 128MB]
+                                          [--retention 1h] [the job's flags]
                        ./pipeline compact --table TABLE --cleanup [--retention 1h] [the job's flags]
+                (./pipeline stream --help lists the job's flags: they say where the lake is.)
 
-                Rewrites one day (the partition event_date=YYYY-MM-DD, a UTC day) of a table into files of about --target-file-size,
-                and swaps them for the old files in the table's _spark_metadata log in one atomic step: a reader sees the
-                old files or the new ones, never both and never neither. The streaming job may keep running. Tables on
-                file:, hdfs: and s3a: are supported; the lake root comes from the job's flags (--config, --set, --lake-root).
+                Rewrites one day (the partition event_date=YYYY-MM-DD, a UTC day) of a table into files of about
+                --target-file-size, and swaps them for the old files in the table's _spark_metadata log in one atomic
+                step: a reader sees the old files or the new ones, never both and never neither. The streaming job may
+                keep running. Tables on file:, hdfs: and s3a: are supported; the lake root comes from the job's flags
+                (--config, --set, --lake-root).
 
                 The old files stay on disk until a later run (or --cleanup) finds them older than --retention and no
                 longer listed: a query planned just before the swap still reads them. Give --retention more than your
                 longest query takes.
 
-                Tables: """ + String.join(", ", LakeQuery.TABLES) + """
+                Tables: %s
 
                 Exit codes: 0 compacted (or nothing to do), 1 refused or failed (the table is unchanged), 2 bad flags.
-                """;
+                """.formatted(String.join(", ", LakeQuery.TABLES));
     }
 
     /** The day of {@code table} whose files the log lists most often, if it lists any. */

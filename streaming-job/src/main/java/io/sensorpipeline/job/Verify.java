@@ -62,6 +62,7 @@ public final class Verify
         if (SettingsLoader.wantsHelp(flags)) {
             System.out.print("""
                     Usage: ./pipeline verify [--config FILE] [the streaming job's flags]
+                    (./pipeline stream --help lists the job's flags: they say where the topic, lake and checkpoints are.)
 
                     Checks the tables against the topic, read in full on its own with the job's parse and validation:
                       - every rejected record is a dead letter with the same reason;

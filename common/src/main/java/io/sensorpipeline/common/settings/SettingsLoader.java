@@ -245,22 +245,40 @@ public final class SettingsLoader
         StringBuilder usage = new StringBuilder();
         for (Setting setting : definitions.values()) {
             String flag = setting.isSwitch() ? setting.flag() : setting.flag() + " " + setting.valueName();
-            usage.append(String.format(Locale.ROOT, "  %-28s %s", flag, setting.description()));
-            if (setting.defaultValue() != null && !setting.isSwitch()) {
-                usage.append(" (default: ").append(setting.defaultValue().isEmpty() ? "none" : setting.defaultValue()).append(')');
+            String description = setting.description();
+            // A description that explains its default itself ("default: the built-in catalog") gets no "(default: none)".
+            if (setting.defaultValue() != null && !setting.isSwitch() && !(setting.defaultValue().isEmpty() && description.contains("default:"))) {
+                description += " (default: " + (setting.defaultValue().isEmpty() ? "none" : setting.defaultValue()) + ")";
             }
-            usage.append('\n');
+            appendFlag(usage, flag, description);
         }
-        usage.append(String.format(Locale.ROOT, "  %-28s %s%n", "--config FILE", "properties file with any of these keys (flags win over it)"));
-        usage.append(String.format(Locale.ROOT, "  %-28s %s%n", "--set KEY=VALUE", "any of these settings by its key, as in the config file"));
+        appendFlag(usage, "--config FILE", "properties file with any of these keys (flags win over it)");
+        appendFlag(usage, "--set KEY=VALUE", "any of these settings by its key, as in the config file");
         for (PassThrough keys : passThrough) {
-            usage.append(String.format(Locale.ROOT, "  %-28s %s%n", "--" + keys.prefix() + "NAME=VALUE", keys.description()));
+            appendFlag(usage, "--" + keys.prefix() + "NAME=VALUE", keys.description());
         }
-        usage.append(String.format(Locale.ROOT, "  %-28s %s%n", "--help", "this text"));
+        appendFlag(usage, "--help", "this text");
         usage.append("\nEvery flag can also be set as an environment variable, such as ")
                 .append(definitions.values().iterator().next().environmentName(environmentPrefix))
-                .append(", or as a key in the config file.\n");
+                .append(",\nor as a key in the config file.\n");
         return usage.toString();
+    }
+
+    private static final int USAGE_WIDTH = 120;
+    private static final int FLAG_COLUMN = 31;
+
+    /** One flag's line, its description wrapped at {@link #USAGE_WIDTH} characters and indented under itself. */
+    private static void appendFlag(StringBuilder usage, String flag, String description)
+    {
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-28s", flag));
+        for (String word : description.split(" ")) {
+            if (line.length() >= FLAG_COLUMN && line.length() + 1 + word.length() > USAGE_WIDTH) {
+                usage.append(line).append('\n');
+                line = new StringBuilder(" ".repeat(FLAG_COLUMN - 1));
+            }
+            line.append(' ').append(word);
+        }
+        usage.append(line).append('\n');
     }
 
     private static int editDistance(String first, String second)

@@ -117,6 +117,23 @@ class SettingsLoaderTest
     }
 
     @Test
+    void usageWrapsLongDescriptionsAndSaysEachDefaultOnce()
+    {
+        SettingsLoader loader = new SettingsLoader("tool", List.of(
+                Setting.of("count", "", "N", "stop after this many records; default: run until a signal"),
+                Setting.of("note", "", "TEXT", "a note " + "with many words ".repeat(12).trim())), "TOOL_", List.of());
+        String usage = loader.usage();
+        assertThat(usage.lines()).allSatisfy(line -> assertThat(line.length()).isLessThanOrEqualTo(120));
+        assertThat(usage).contains("  --count N                    stop after this many records; default: run until a signal\n");
+        assertThat(usage).doesNotContain("a signal (default: none)");
+        // The wrapped description goes on under its first line, and keeps its default at the end.
+        List<String> note = usage.lines().dropWhile(line -> !line.startsWith("  --note")).limit(3).toList();
+        assertThat(note.get(0)).startsWith("  --note TEXT                  a note with many words");
+        assertThat(note.subList(1, 3)).allSatisfy(line -> assertThat(line).matches(" {31}[a-z].*"));
+        assertThat(note.get(2)).endsWith(" (default: none)");
+    }
+
+    @Test
     void usageListsEveryFlagWithItsDefault()
     {
         assertThat(LOADER.usage())
