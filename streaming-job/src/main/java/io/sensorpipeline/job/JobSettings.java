@@ -5,9 +5,13 @@ import io.sensorpipeline.common.settings.Settings;
 import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.spark.SparkConf;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -163,6 +167,7 @@ public record JobSettings(
         }
         Map<String, String> kafkaOptions = new TreeMap<>();
         settings.withPrefix(KAFKA_PREFIX).forEach((key, value) -> kafkaOptions.put(KAFKA_PREFIX + key, value));
+        checkKafkaOptions(settings.withPrefix(KAFKA_PREFIX));
         Map<String, String> sparkOptions = new TreeMap<>();
         settings.withPrefix(SPARK_PREFIX).forEach((key, value) -> sparkOptions.put(SPARK_PREFIX + key, value));
         return new JobSettings(
@@ -188,6 +193,24 @@ public record JobSettings(
                 settings.portOrOff("metrics-port"),
                 kafkaOptions,
                 sparkOptions);
+    }
+
+    /**
+     * The Kafka client's own checks of the kafka.* keys (types and allowed values), at start-up rather than when the
+     * first query starts: Kafka's message names the key and the value.
+     */
+    private static void checkKafkaOptions(Map<String, String> consumerSettings)
+    {
+        Map<String, Object> properties = new HashMap<>(consumerSettings);
+        // Spark sets the deserializers itself; the check needs some.
+        properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        try {
+            new ConsumerConfig(properties);
+        }
+        catch (ConfigException e) {
+            throw new SettingsException("invalid Kafka setting: " + e.getMessage() + " (kafka.* keys go to the Kafka consumer without the prefix)");
+        }
     }
 
     /**

@@ -78,6 +78,11 @@ class JobSettingsTest
                 .hasMessage("invalid setting shuffle-partitions='0' (from environment variable PIPELINE_SHUFFLE_PARTITIONS): expected a whole number from 1 to 10000");
         assertThatThrownBy(() -> JobSettings.load(List.of("--future-tolerance", "5m"), Map.of()))
                 .hasMessageStartingWith("invalid settings future-tolerance=5m, watermark=2m: the future tolerance must be below the watermark");
+        assertThatThrownBy(() -> JobSettings.load(List.of("--kafka.security.protocol=FOO"), Map.of()))
+                .isInstanceOf(SettingsException.class)
+                .hasMessageStartingWith("invalid Kafka setting: Invalid value FOO for configuration security.protocol");
+        assertThatThrownBy(() -> JobSettings.load(List.of("--kafka.request.timeout.ms", "soon"), Map.of()))
+                .hasMessageStartingWith("invalid Kafka setting: Invalid value soon for configuration request.timeout.ms");
         assertThatThrownBy(() -> JobSettings.load(List.of("--lake", "x"), Map.of()))
                 .hasMessageStartingWith("streaming-job: unknown setting 'lake' (from --lake).");
     }
