@@ -169,6 +169,10 @@ public final class StreamingJob
     private void run(boolean ingestOnly)
             throws Exception
     {
+        // The sensor file first: a bad one stops the job before it touches the lake or the checkpoints.
+        Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile()).cache();
+        Decoding decoding = new Decoding(sensors, settings.futureTolerance());
+
         StartupGuard guard = new StartupGuard(spark.sparkContext().hadoopConfiguration());
         List<String> ingestTables = IngestQuery.TABLES.stream().map(settings::tablePath).toList();
         if (settings.reset()) {
@@ -185,9 +189,7 @@ public final class StreamingJob
         guard.prepareLog(settings.tablePath(IngestQuery.PROCESSED_DATA));
         guard.prepareLog(settings.tablePath(SENSOR_AGGREGATES));
 
-        Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile()).cache();
         // The schemas the tables have, derived from the transforms themselves so they cannot drift.
-        Decoding decoding = new Decoding(sensors, settings.futureTolerance());
         Enrichment enrichment = new Enrichment(sensors);
         StructType processedSchema = enrichment.apply(decoding.decode(spark.createDataFrame(List.of(), KAFKA_RECORD))).schema();
         WindowedAggregates aggregates = new WindowedAggregates(settings.watermarkDelay());

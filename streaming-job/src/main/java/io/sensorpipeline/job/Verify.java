@@ -1,5 +1,6 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.Checkpoint;
 import io.sensorpipeline.job.io.DropLog;
@@ -78,12 +79,19 @@ public final class Verify
         }
         JobSettings settings = JobSettings.loadOrExit("verify", flags);
         SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-verify")).getOrCreate();
-        Accounting accounting;
+        Accounting accounting = null;
         try {
             accounting = new Verify(spark, settings).run(System.out);
         }
+        catch (SettingsException e) {
+            // A setting only the session can check, such as the sensor file.
+            System.err.println("verify: " + e.getMessage());
+        }
         finally {
             spark.stop();
+        }
+        if (accounting == null) {
+            System.exit(2);
         }
         System.exit(accounting.addsUp() ? 0 : accounting.unfinishedBatch().isPresent() ? 3 : 1);
     }

@@ -34,7 +34,12 @@ public final class SensorMetadata
 
     private SensorMetadata() {}
 
-    /** @throws SettingsException when the file is missing or cannot be listed: the setting sensors-file is wrong */
+    /**
+     * Reads the whole file once, so that a bad one stops the job at start-up.
+     *
+     * @throws SettingsException when the file is missing, cannot be listed, or has a malformed row: the setting
+     *         sensors-file is wrong
+     */
     public static Dataset<Row> read(SparkSession spark, String path)
     {
         Path file = new Path(path);
@@ -53,6 +58,17 @@ public final class SensorMetadata
                 .option("mode", "FAILFAST")
                 .schema(SCHEMA)
                 .csv(path);
+        try {
+            // Every column of every row: a narrower read would let Spark skip parsing the columns it does not need.
+            sensors.collectAsList();
+        }
+        catch (Exception e) {
+            // FAILFAST: Spark's message names the row; the trace of its parser says nothing more.
+            String message = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+            int malformed = message.indexOf("[MALFORMED_RECORD");
+            throw new SettingsException("invalid setting sensors-file='" + path + "': it cannot be read as sensor metadata: "
+                    + (malformed >= 0 ? message.substring(malformed) : message));
+        }
         String header = String.join(",", SCHEMA.fieldNames());
         if (!header.equals(SensorCatalog.HEADER)) {
             throw new IllegalStateException("SensorMetadata.SCHEMA and SensorCatalog.HEADER disagree: " + header);

@@ -3,7 +3,6 @@ package io.sensorpipeline.job.transform;
 import io.sensorpipeline.common.DataFiles;
 import io.sensorpipeline.common.Sensor;
 import io.sensorpipeline.common.SensorCatalog;
-import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.job.SparkTestSession;
 import io.sensorpipeline.job.io.SensorMetadata;
 import org.apache.spark.sql.Dataset;
@@ -22,7 +21,6 @@ import java.time.LocalDate;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 class EnrichmentTest
@@ -81,19 +79,6 @@ class EnrichmentTest
         Dataset<Row> readings = spark.createDataFrame(List.of(
                 reading("e-3", "sensor-99999", "temperature", 20.0, "C", "2026-11-24T10:00:00Z", "2026-11-24T10:00:00Z")), READINGS);
         assertThat(enrichment().apply(readings).count()).isZero();
-    }
-
-    @Test
-    void aMissingSensorFileIsABadSettingNamedAtStartUp()
-    {
-        String missing = Path.of("..", "data", "no-such-sensors.csv").toString();
-        assertThatThrownBy(() -> SensorMetadata.read(spark, missing))
-                .isInstanceOf(SettingsException.class)
-                .hasMessageStartingWith("invalid setting sensors-file='" + missing + "': no such file");
-        String directory = Path.of("..", "data").toString();
-        assertThatThrownBy(() -> SensorMetadata.read(spark, directory))
-                .isInstanceOf(SettingsException.class)
-                .hasMessageStartingWith("invalid setting sensors-file='" + directory + "': no such file");
     }
 
     private Row enrich(Row reading)
