@@ -7,13 +7,13 @@ import io.sensorpipeline.common.FleetSimulator;
 import io.sensorpipeline.common.SensorCatalog;
 import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
-import org.apache.kafka.clients.ClientUtils;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.MetricName;
@@ -23,6 +23,7 @@ import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.utils.Utils;
 
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -131,6 +132,12 @@ public final class SensorProducer
         }
         catch (FatalException e) {
             err.println("producer: " + e.getMessage());
+            return EXIT_FATAL;
+        }
+        catch (KafkaException e) {
+            // The client could not be created, such as when no bootstrap address resolves.
+            err.println("producer: cannot reach Kafka at " + settings.bootstrapServers() + ": " + rootMessage(e)
+                    + ". Check --bootstrap-servers, and that the broker runs and its name resolves here.");
             return EXIT_FATAL;
         }
 
@@ -248,12 +255,14 @@ public final class SensorProducer
         catch (ConfigException e) {
             throw new SettingsException("invalid Kafka setting: " + e.getMessage());
         }
+        // The form of each address only: a name that does not resolve yet (a broker still starting, in a container
+        // network) is a Kafka error at connection, not a bad setting.
         List<String> servers = config.getList(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
-        try {
-            ClientUtils.parseAndValidateAddresses(servers, config.getString(ProducerConfig.CLIENT_DNS_LOOKUP_CONFIG));
-        }
-        catch (ConfigException e) {
-            throw new SettingsException("invalid setting bootstrap-servers='" + String.join(",", servers) + "': " + e.getMessage());
+        for (String server : servers) {
+            if (Utils.getHost(server) == null || Utils.getPort(server) == null) {
+                throw new SettingsException("invalid setting bootstrap-servers='" + String.join(",", servers) + "': '" + server
+                        + "' is not host:port");
+            }
         }
     }
 
@@ -302,6 +311,15 @@ public final class SensorProducer
             Thread.currentThread().interrupt();
             throw new FatalException("interrupted while checking the topic");
         }
+    }
+
+    private static String rootMessage(Throwable error)
+    {
+        Throwable cause = error;
+        while (cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause.getMessage();
     }
 
     /** A message that says what went wrong and what to do about it. */

@@ -46,10 +46,19 @@ class SensorProducerTest
         assertThat(linger.err()).startsWith("producer: invalid Kafka setting: Invalid value soon for configuration linger.ms");
         Result address = run("--bootstrap-servers", "127.0.0.1", "--count", "1");
         assertThat(address.exitCode()).isEqualTo(SensorProducer.EXIT_USAGE);
-        assertThat(address.err()).startsWith("producer: invalid setting bootstrap-servers='127.0.0.1': Invalid url in bootstrap.servers");
+        assertThat(address.err()).startsWith("producer: invalid setting bootstrap-servers='127.0.0.1': '127.0.0.1' is not host:port");
         Result directory = run("--sensor-file", "src", "--count", "1");
         assertThat(directory.exitCode()).isEqualTo(SensorProducer.EXIT_USAGE);
         assertThat(directory.err()).startsWith("producer: invalid setting sensor-file='src': ");
+    }
+
+    @Test
+    void anAddressThatDoesNotResolveIsAFatalKafkaErrorNotABadSetting()
+    {
+        // .invalid never resolves (RFC 2606): the admin client cannot be created.
+        Result result = run("--bootstrap-servers", "nohost.invalid:9092", "--count", "1");
+        assertThat(result.exitCode()).isEqualTo(SensorProducer.EXIT_FATAL);
+        assertThat(result.err()).contains("producer: cannot reach Kafka at nohost.invalid:9092: No resolvable bootstrap urls");
     }
 
     @Test

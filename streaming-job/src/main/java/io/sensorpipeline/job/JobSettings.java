@@ -106,7 +106,7 @@ public record JobSettings(
     public static SettingsLoader loader()
     {
         return new SettingsLoader("streaming-job", SETTINGS, ENVIRONMENT_PREFIX, List.of(
-                new SettingsLoader.PassThrough(KAFKA_PREFIX, "the Kafka consumer's setting NAME, through Spark's Kafka source (e.g. --kafka.security.protocol=SASL_SSL)"),
+                new SettingsLoader.PassThrough(KAFKA_PREFIX, "the Kafka client setting NAME, for Spark's Kafka source and the alerts' Kafka sink (e.g. --kafka.security.protocol=SASL_SSL)"),
                 new SettingsLoader.PassThrough(SPARK_PREFIX, "sets spark.NAME on the job's Spark session, unless spark-submit --conf set it (e.g. --spark.hadoop.dfs.replication=1)")));
     }
 
@@ -209,7 +209,7 @@ public record JobSettings(
             new ConsumerConfig(properties);
         }
         catch (ConfigException e) {
-            throw new SettingsException("invalid Kafka setting: " + e.getMessage() + " (kafka.* keys go to the Kafka consumer without the prefix)");
+            throw new SettingsException("invalid Kafka setting: " + e.getMessage() + " (kafka.* keys go to the Kafka clients without the prefix)");
         }
     }
 

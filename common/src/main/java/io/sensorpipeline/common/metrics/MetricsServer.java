@@ -39,6 +39,10 @@ public final class MetricsServer
                 throw new IllegalArgumentException("invalid setting metrics-port=" + port + ": " + host + ":" + port
                         + " is in use; choose a free port, or off to serve no metrics", e);
             }
+            if (String.valueOf(e.getMessage()).contains("Permission denied")) {
+                throw new IllegalArgumentException("invalid setting metrics-port=" + port + ": this user may not listen on "
+                        + host + ":" + port + " (" + e.getMessage() + "); choose a port from 1024, or off to serve no metrics", e);
+            }
             throw badHost(host, port, e);
         }
         catch (IOException e) {
