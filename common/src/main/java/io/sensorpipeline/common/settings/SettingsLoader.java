@@ -28,7 +28,6 @@ public final class SettingsLoader
     private final String program;
     private final Map<String, Setting> definitions = new LinkedHashMap<>();
     private final String environmentPrefix;
-    private final List<String> passThroughPrefixes;
     private final List<PassThrough> passThrough;
 
     /**
@@ -60,7 +59,6 @@ public final class SettingsLoader
         }
         this.environmentPrefix = requireNonNull(environmentPrefix, "environmentPrefix is null");
         this.passThrough = List.copyOf(requireNonNull(passThrough, "passThrough is null"));
-        this.passThroughPrefixes = this.passThrough.stream().map(PassThrough::prefix).toList();
     }
 
     public List<Setting> definitions()
@@ -208,7 +206,8 @@ public final class SettingsLoader
                 assignments.add(new Assignment(setting.key(), value, "environment variable " + name));
             }
         }
-        for (String prefix : passThroughPrefixes) {
+        for (PassThrough keys : passThrough) {
+            String prefix = keys.prefix();
             String environmentStart = environmentPrefix + prefix.toUpperCase(Locale.ROOT).replace('.', '_');
             for (Map.Entry<String, String> entry : new TreeMap<>(environment).entrySet()) {
                 if (entry.getKey().startsWith(environmentStart) && entry.getKey().length() > environmentStart.length()) {
@@ -225,8 +224,8 @@ public final class SettingsLoader
         if (definitions.containsKey(key)) {
             return;
         }
-        for (String prefix : passThroughPrefixes) {
-            if (key.startsWith(prefix) && key.length() > prefix.length()) {
+        for (PassThrough keys : passThrough) {
+            if (key.startsWith(keys.prefix()) && key.length() > keys.prefix().length()) {
                 return;
             }
         }
