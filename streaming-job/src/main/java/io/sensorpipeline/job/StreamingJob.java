@@ -170,7 +170,7 @@ public final class StreamingJob
             throws Exception
     {
         // The sensor file first: a bad one stops the job before it touches the lake or the checkpoints.
-        Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile()).cache();
+        Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile());
         Decoding decoding = new Decoding(sensors, settings.futureTolerance());
 
         StartupGuard guard = new StartupGuard(spark.sparkContext().hadoopConfiguration());

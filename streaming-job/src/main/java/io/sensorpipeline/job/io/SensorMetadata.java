@@ -11,6 +11,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 import java.io.IOException;
+import java.util.List;
 
 /** Reads the sensor metadata ({@code data/sensors.csv} format) from any Hadoop URI, with an explicit schema. */
 public final class SensorMetadata
@@ -35,7 +36,8 @@ public final class SensorMetadata
     private SensorMetadata() {}
 
     /**
-     * Reads the whole file once, so that a bad one stops the job at start-up.
+     * Reads the whole file once, so that a bad one stops the job at start-up, and returns its rows as a local table:
+     * the file is not read again, and the rows need no cache.
      *
      * @throws SettingsException when the file is missing, cannot be listed, or has a malformed row: the setting
      *         sensors-file is wrong
@@ -58,9 +60,10 @@ public final class SensorMetadata
                 .option("mode", "FAILFAST")
                 .schema(SCHEMA)
                 .csv(path);
+        List<Row> rows;
         try {
             // Every column of every row: a narrower read would let Spark skip parsing the columns it does not need.
-            sensors.collectAsList();
+            rows = sensors.collectAsList();
         }
         catch (Exception e) {
             // FAILFAST: Spark's message names the row; the trace of its parser says nothing more.
@@ -73,6 +76,7 @@ public final class SensorMetadata
         if (!header.equals(SensorCatalog.HEADER)) {
             throw new IllegalStateException("SensorMetadata.SCHEMA and SensorCatalog.HEADER disagree: " + header);
         }
-        return sensors;
+        // The schema as the CSV source gives it (Spark's file sources make every column nullable), as before.
+        return spark.createDataFrame(rows, sensors.schema());
     }
 }
