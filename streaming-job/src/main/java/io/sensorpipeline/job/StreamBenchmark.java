@@ -14,6 +14,7 @@ import org.apache.spark.sql.streaming.Trigger;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
+import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -91,10 +92,13 @@ public final class StreamBenchmark
     {
         long records = 0;
         OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        long startJit = jit.getTotalCompilationTime();
         long startCpu = os.getProcessCpuTime();
         long start = System.nanoTime();
         long end;
         long endCpu;
+        long endJit;
         if (mode.equals("full") || mode.equals("ingest")) {
             StreamingJob job = new StreamingJob(spark, settings);
             if (mode.equals("full")) {
@@ -105,6 +109,7 @@ public final class StreamBenchmark
             }
             end = System.nanoTime();
             endCpu = os.getProcessCpuTime();
+            endJit = jit.getTotalCompilationTime();
             // Counted after the clock stops: the job read exactly the topic (verify checks that elsewhere).
             records = spark.read().format("kafka").option("subscribe", settings.topic()).options(settings.kafkaOptions()).load().count();
         }
@@ -125,6 +130,7 @@ public final class StreamBenchmark
             query.awaitTermination();
             end = System.nanoTime();
             endCpu = os.getProcessCpuTime();
+            endJit = jit.getTotalCompilationTime();
             for (StreamingQueryProgress progress : query.recentProgress()) {
                 records += progress.numInputRows();
             }
@@ -133,8 +139,11 @@ public final class StreamBenchmark
         // CPU seconds of the whole JVM (driver and executor threads, JIT and GC) in the same interval: against the
         // wall time and the cores, it shows whether the leg kept the machine busy.
         double cpuSeconds = (endCpu - startCpu) / 1e9;
-        System.out.printf(Locale.ROOT, "{\"mode\":\"%s\",\"round\":%d,\"records\":%d,\"seconds\":%.3f,\"recordsPerSecond\":%.1f,\"cpuSeconds\":%.1f,\"cores\":%d}%n",
-                mode, round, records, seconds, records / seconds, cpuSeconds, Runtime.getRuntime().availableProcessors());
+        // Of those, the time the JIT compilers spent (their threads are busy computing while they compile): on a cold
+        // JVM it is most of a short leg's CPU, and it grows with how much distinct code a leg runs.
+        double jitSeconds = (endJit - startJit) / 1e3;
+        System.out.printf(Locale.ROOT, "{\"mode\":\"%s\",\"round\":%d,\"records\":%d,\"seconds\":%.3f,\"recordsPerSecond\":%.1f,\"cpuSeconds\":%.1f,\"jitSeconds\":%.1f,\"cores\":%d}%n",
+                mode, round, records, seconds, records / seconds, cpuSeconds, jitSeconds, Runtime.getRuntime().availableProcessors());
     }
 
     /** This job's decoding, the valid readings only, with the columns it decodes: one pass over each value, nothing else. */
