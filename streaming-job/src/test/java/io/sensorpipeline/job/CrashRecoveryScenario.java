@@ -1,13 +1,18 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.job.transform.Alerts;
+import io.sensorpipeline.job.transform.WindowedAggregates;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
+import scala.collection.JavaConverters;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,6 +20,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
+import static org.apache.spark.sql.functions.window;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -71,12 +81,60 @@ abstract class CrashRecoveryScenario
         assertNoDuplicates(spark.read().parquet(settings.tablePath("sensor_aggregates")), "sensorId", "window_start");
         assertNoDuplicates(spark.read().parquet(settings.tablePath("site_aggregates")), "siteId", "type", "window_start");
         assertNoDuplicates(spark.read().parquet(settings.tablePath("alerts")), "alertId");
+        // And none missing: every window the final watermark closed, and every alert the tables call for.
+        assertClosedWindowsPresent(spark, settings, StreamingJob.SENSOR_AGGREGATES, settings.sensorWindow(), "sensorId");
+        assertClosedWindowsPresent(spark, settings, StreamingJob.SITE_AGGREGATES, settings.siteWindow(), "siteId", "type");
+        assertAlertsComplete(spark, settings);
 
         // compact on this backend: the day's many small files become one, and a query during the run sees them all.
         TableCompaction.Result compaction = CompactionCheck.compactWhileReading(spark, settings, IngestQuery.PROCESSED_DATA,
                 CompactionCheck.busiestDay(spark, settings, IngestQuery.PROCESSED_DATA));
         assertThat(compaction.filesAfter()).isEqualTo(1);
         assertThat(new Verify(spark, settings).run(System.out).addsUp()).isTrue();
+    }
+
+    /**
+     * Every window of {@code processed_data} that the final watermark closed has its row in the aggregate table, and no
+     * row counts more readings than the window holds. A row may count fewer: readings that reach the aggregate query
+     * after its watermark passed them are dropped there. A window cannot lose all of its readings that way (a sensor
+     * reports every second), so a missing window is a lost batch.
+     */
+    private static void assertClosedWindowsPresent(SparkSession spark, JobSettings settings, String table, Duration window, String... key)
+    {
+        Dataset<Row> processed = spark.read().parquet(settings.tablePath(IngestQuery.PROCESSED_DATA));
+        // As Spark's watermark: the latest event time in milliseconds, less the delay; a window closes when its end is at
+        // or before it.
+        long latestMillis = processed.agg(max("timestamp")).first().getTimestamp(0).getTime();
+        Timestamp watermark = new Timestamp(latestMillis - settings.watermarkDelay().toMillis());
+        List<Column> grouping = new ArrayList<>();
+        grouping.add(window(col("timestamp"), WindowedAggregates.interval(window)).as("window"));
+        List<String> joinColumns = new ArrayList<>(Arrays.asList(key));
+        joinColumns.add("window_start");
+        for (String column : key) {
+            grouping.add(col(column));
+        }
+        Dataset<Row> expected = processed.groupBy(grouping.toArray(Column[]::new))
+                .agg(count(lit(1)).as("expected"))
+                .where(col("window.end").leq(lit(watermark)))
+                .withColumn("window_start", col("window.start"))
+                .drop("window");
+        Dataset<Row> written = spark.read().parquet(settings.tablePath(table));
+        Dataset<Row> compared = expected.join(written, JavaConverters.asScalaBuffer(joinColumns).toSeq(), "left");
+        assertThat(expected.count()).as("closed windows of " + table).isPositive();
+        assertThat(compared.where(col("readings").isNull()).count()).as("closed windows missing from " + table).isZero();
+        assertThat(compared.where(col("readings").gt(col("expected"))).count()).as("rows of " + table + " counting readings twice").isZero();
+    }
+
+    /** The alerts table holds exactly the alerts that the final processed_data and sensor_aggregates call for. */
+    private static void assertAlertsComplete(SparkSession spark, JobSettings settings)
+    {
+        Dataset<Row> expected = Alerts.outOfBand(spark.read().parquet(settings.tablePath(IngestQuery.PROCESSED_DATA)))
+                .unionByName(Alerts.stuck(spark.read().parquet(settings.tablePath(StreamingJob.SENSOR_AGGREGATES)), settings.stuckReadings()))
+                .select("alertId");
+        Dataset<Row> written = spark.read().parquet(settings.tablePath(AlertsQuery.NAME)).select("alertId");
+        assertThat(expected.count()).as("alerts the tables call for").isPositive();
+        assertThat(expected.except(written).count()).as("alerts missing").isZero();
+        assertThat(written.except(expected).count()).as("alerts no table calls for").isZero();
     }
 
     private static void assertNoDuplicates(Dataset<Row> table, String... key)
