@@ -76,7 +76,7 @@ public record JobSettings(
             Setting.of("future-tolerance", "1m", "TIME", "an event time further ahead of its Kafka timestamp than this is FUTURE_TIMESTAMP; below the watermark"),
             Setting.of("stuck-readings", "20", "N", "a sensor with at least N readings in one sensor-window, all of one value, raises a STUCK_SENSOR alert"),
             Setting.of("alerts-topic", "sensor-alerts", "NAME", "Kafka topic the alerts are also written to (JSON, key = sensorId)"),
-            Setting.of("shuffle-partitions", "4", "N", "spark.sql.shuffle.partitions: state stores of the de-duplication and the aggregates, and processed_data's files per batch; keep it small on small machines"),
+            Setting.of("shuffle-partitions", "2", "N", "spark.sql.shuffle.partitions: state stores of the de-duplication and the aggregates, and processed_data's files per batch; the default suits the local topic's 2 partitions and a small machine, raise it on a cluster (fixed in the checkpoint once a query has run)"),
             Setting.of("metrics-host", "127.0.0.1", "HOST", "address the Prometheus endpoint listens on (0.0.0.0 for every interface)"),
             Setting.of("metrics-port", "9401", "PORT", "port of the Prometheus endpoint (/metrics): the queries' progress, Kafka lag, dead letters, alerts, JVM; off for none"),
             Setting.onOff("reset", "delete this job's tables and checkpoints before starting (after a start-up guard refused to run)"));

@@ -88,6 +88,7 @@ public final class StreamingJob
             System.err.println("streaming-job: metrics on " + metrics.url());
         }
         SparkSession spark = session("sensor-pipeline", settings);
+        System.err.println("streaming-job: " + SchedulerPools.describe(spark));
         spark.streams().addListener(new ProgressLog());
         JobMetrics jobMetrics = new JobMetrics(registry);
         settings.trigger().ifPresent(trigger -> {
@@ -125,7 +126,8 @@ public final class StreamingJob
      * that profiles of the stream benchmark called for: the batch that the ingest query keeps for its two tables is
      * cached uncompressed (building the compressed cache took a quarter of the job's CPU), and the per-sensor
      * percentile aggregation keeps hashing instead of falling back to sorting after 128 groups. Also: cached blocks
-     * visible only once their task succeeded (for the drop log's counts), and Spark's metrics in Prometheus format.
+     * visible only once their task succeeded (for the drop log's counts), Spark's metrics in Prometheus format, and
+     * fair scheduling that serves the ingest query first ({@link SchedulerPools}).
      */
     static SparkSession session(String appName, JobSettings settings)
     {
@@ -146,7 +148,7 @@ public final class StreamingJob
                 .setIfMissing("spark.metrics.conf.*.sink.prometheusServlet.path", "/metrics/prometheus")
                 .setIfMissing("spark.metrics.namespace", "sensorpipeline")
                 .setIfMissing("spark.sql.streaming.metricsEnabled", "true");
-        return SparkSession.builder().config(conf).getOrCreate();
+        return SparkSession.builder().config(SchedulerPools.configure(conf)).getOrCreate();
     }
 
     /** Starts the queries; returns when they end (available-now) or when one of them fails or is stopped. */
@@ -210,6 +212,7 @@ public final class StreamingJob
             // available-now: each stage drains what its inputs hold once the stage before it has ended, so each query
             // sees all of its input; the queries of a stage run side by side.
             for (List<Starter> stage : stages) {
+                SchedulerPools.startQueriesIn(spark, pool(stage, stages));
                 List<StreamingQuery> queries = new ArrayList<>();
                 for (Starter starter : stage) {
                     queries.add(starter.start());
@@ -221,11 +224,18 @@ public final class StreamingJob
             return;
         }
         for (List<Starter> stage : stages) {
+            // Ingest first on the cores, the queries that read its tables after it (see SchedulerPools).
+            SchedulerPools.startQueriesIn(spark, pool(stage, stages));
             for (Starter starter : stage) {
                 starter.start();
             }
         }
         spark.streams().awaitAnyTermination();
+    }
+
+    private static String pool(List<Starter> stage, List<List<Starter>> stages)
+    {
+        return stage == stages.get(0) ? SchedulerPools.INGEST : SchedulerPools.DERIVED;
     }
 
     /** A table's committed files as a stream: the reader follows the table's _spark_metadata log. */
