@@ -32,18 +32,18 @@ public final class SchedulerPools
             <?xml version="1.0"?>
             <!-- The sensor pipeline's scheduler pools (io.sensorpipeline.job.SchedulerPools). -->
             <allocations>
-              <pool name="ingest">
+              <pool name="%s">
                 <schedulingMode>FIFO</schedulingMode>
                 <weight>4</weight>
                 <minShare>2</minShare>
               </pool>
-              <pool name="derived">
+              <pool name="%s">
                 <schedulingMode>FAIR</schedulingMode>
                 <weight>1</weight>
                 <minShare>0</minShare>
               </pool>
             </allocations>
-            """;
+            """.formatted(INGEST, DERIVED);
 
     private SchedulerPools() {}
 
