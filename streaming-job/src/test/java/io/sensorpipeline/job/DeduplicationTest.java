@@ -1,5 +1,6 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.job.metrics.ProgressLog;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.execution.streaming.MemoryStream;
@@ -66,6 +67,13 @@ class DeduplicationTest
                     .as("e1 in the same batch, e2 in the next").isEqualTo(2);
             assertThat(progress.get(progress.size() - 1).eventTime().get("watermark"))
                     .as("the readings' latest event time, 10:00:30, less 2 minutes").isEqualTo("2026-11-24T09:58:30.000Z");
+
+            // Each batch's log line says what the operator holds and what it dropped: here the second batch of records.
+            StreamingQueryProgress second = progress.stream().filter(p -> p.numInputRows() == 4).reduce((first, next) -> next).orElseThrow();
+            assertThat(ProgressLog.describe(second))
+                    .startsWith("deduplicated batch " + second.batchId() + ": 4 rows in ")
+                    .containsPattern("dedupeWithinWatermark: " + second.stateOperators()[0].numRowsTotal() + " state rows in [0-9.]+ (B|KB|MB), ")
+                    .contains("1 late rows dropped, 1 duplicates dropped");
         }
         finally {
             query.stop();

@@ -12,7 +12,7 @@ import java.util.Map;
 
 /**
  * One log line per micro-batch of every query: rows in, how long the batch took and where the time went, the
- * watermark, and what the state operator dropped. Spark keeps this only in its query progress; operators want it in
+ * watermark, the state operators' rows and memory, and what they dropped. Spark keeps this only in its query progress; operators want it in
  * the log.
  */
 public final class ProgressLog
@@ -57,7 +57,7 @@ public final class ProgressLog
             line.append(", watermark ").append(watermark);
         }
         for (StateOperatorProgress state : progress.stateOperators()) {
-            line.append(String.format(Locale.ROOT, ", %s: %,d state rows", state.operatorName(), state.numRowsTotal()));
+            line.append(String.format(Locale.ROOT, ", %s: %,d state rows in %s", state.operatorName(), state.numRowsTotal(), size(state.memoryUsedBytes())));
             if (state.numRowsDroppedByWatermark() > 0) {
                 line.append(String.format(Locale.ROOT, ", %,d late rows dropped", state.numRowsDroppedByWatermark()));
             }
@@ -73,6 +73,19 @@ public final class ProgressLog
             }
         }
         return line.toString();
+    }
+
+    /** A size in bytes, in the largest of B, KB, MB or GB (powers of 1,024) that keeps the number at 1 or more. */
+    static String size(long bytes)
+    {
+        String[] units = {"B", "KB", "MB", "GB"};
+        double value = bytes;
+        int unit = 0;
+        while (value >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return unit == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
     }
 
     private static double seconds(Map<String, Long> durations, String key)
