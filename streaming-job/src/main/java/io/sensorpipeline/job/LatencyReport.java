@@ -33,10 +33,13 @@ import static org.apache.spark.sql.functions.unix_millis;
 /**
  * The end-to-end latency of {@code processed_data}: for every row, the time its micro-batch was committed (the
  * modification time of the first {@code _spark_metadata} log file that lists the row's Parquet file, which is when a
- * reader can see it) minus the reading's event timestamp. Prints percentiles as text and as one JSON line.
+ * reader can see it) minus the reading's event timestamp. Prints percentiles as text and as one JSON line: over the
+ * run, and over the steady state, once the de-duplication state has stopped growing.
  *
  * <p>Usage: {@code LatencyReport [the streaming job's flags] [--skip-seconds N]}: the job's flags say where the lake
- * is; the first N seconds of event time (the job's warm-up) can be left out, and their row count is printed.
+ * is, and its watermark; the first N seconds of event time (the job's warm-up) can be left out, and their row count is
+ * printed. The steady state starts two watermarks after the first event: a reading's eventId stays in the
+ * de-duplication's state until the watermark passes its event time plus the watermark delay.
  */
 public final class LatencyReport
 {
@@ -53,14 +56,14 @@ public final class LatencyReport
         JobSettings settings = JobSettings.loadOrExit("latency-report", flags);
         SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-latency")).getOrCreate();
         try {
-            report(spark, settings.tablePath(IngestQuery.PROCESSED_DATA), skipSeconds);
+            report(spark, settings.tablePath(IngestQuery.PROCESSED_DATA), skipSeconds, settings.watermarkDelay().multipliedBy(2).toSeconds());
         }
         finally {
             spark.stop();
         }
     }
 
-    static void report(SparkSession spark, String table, long skipSeconds)
+    static void report(SparkSession spark, String table, long skipSeconds, long steadyAfterSeconds)
             throws IOException
     {
         Map<String, Long> commitTimes = commitTimes(spark, new Path(table, "_spark_metadata"));
@@ -75,22 +78,53 @@ public final class LatencyReport
                 .withColumn("latency_ms", col("committed_ms").minus(col("event_ms")))
                 .cache();
         long firstEvent = rows.agg(expr("min(event_ms)")).first().getLong(0);
-        Dataset<Row> measured = rows.where(col("event_ms").geq(firstEvent + skipSeconds * 1000));
-        Row stats = measured.agg(
-                        count("*"),
-                        expr("percentile(latency_ms, 0.5)"),
-                        expr("percentile(latency_ms, 0.95)"),
-                        expr("percentile(latency_ms, 0.99)"),
-                        max("latency_ms"))
-                .first();
-        long warmUpRows = rows.count() - stats.getLong(0);
-        System.out.printf(Locale.ROOT, "latency of processed_data (batch commit - event time), %,d rows%s:%n", stats.getLong(0),
+        Percentiles run = Percentiles.of(rows.where(col("event_ms").geq(firstEvent + skipSeconds * 1000)));
+        long warmUpRows = rows.count() - run.rows();
+        System.out.printf(Locale.ROOT, "latency of processed_data (batch commit - event time), %,d rows%s:%n", run.rows(),
                 skipSeconds == 0 ? "" : " after the first " + skipSeconds + " s of event time (" + warmUpRows + " rows left out)");
-        System.out.printf(Locale.ROOT, "  p50 %.3f s, p95 %.3f s, p99 %.3f s, max %.3f s%n",
-                stats.getDouble(1) / 1000, stats.getDouble(2) / 1000, stats.getDouble(3) / 1000, stats.getLong(4) / 1000.0);
-        System.out.printf(Locale.ROOT, "{\"rows\":%d,\"p50Seconds\":%.3f,\"p95Seconds\":%.3f,\"p99Seconds\":%.3f,\"maxSeconds\":%.3f}%n",
-                stats.getLong(0), stats.getDouble(1) / 1000, stats.getDouble(2) / 1000, stats.getDouble(3) / 1000, stats.getLong(4) / 1000.0);
+        System.out.println("  " + run);
+        Percentiles steady = Percentiles.of(rows.where(col("event_ms").geq(firstEvent + steadyAfterSeconds * 1000)));
+        if (steady.rows() == 0) {
+            System.out.printf(Locale.ROOT, "  steady state: no rows after the first %d s of event time (2 x watermark), when the de-duplication state stops growing: run longer%n",
+                    steadyAfterSeconds);
+        }
+        else {
+            System.out.printf(Locale.ROOT, "  steady state, the %,d rows after the first %d s of event time (2 x watermark, when the de-duplication state stops growing):%n",
+                    steady.rows(), steadyAfterSeconds);
+            System.out.println("  " + steady);
+        }
+        System.out.printf(Locale.ROOT, "{%s,\"steady\":%s}%n", run.json(), steady.rows() == 0 ? "null" : "{" + steady.json() + "}");
         rows.unpersist();
+    }
+
+    /** Percentiles of {@code latency_ms}, in seconds. */
+    record Percentiles(long rows, double p50, double p95, double p99, double maximum)
+    {
+        static Percentiles of(Dataset<Row> rows)
+        {
+            Row stats = rows.agg(
+                            count("*"),
+                            expr("percentile(latency_ms, 0.5)"),
+                            expr("percentile(latency_ms, 0.95)"),
+                            expr("percentile(latency_ms, 0.99)"),
+                            max("latency_ms"))
+                    .first();
+            if (stats.getLong(0) == 0) {
+                return new Percentiles(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+            }
+            return new Percentiles(stats.getLong(0), stats.getDouble(1) / 1000, stats.getDouble(2) / 1000, stats.getDouble(3) / 1000, stats.getLong(4) / 1000.0);
+        }
+
+        String json()
+        {
+            return String.format(Locale.ROOT, "\"rows\":%d,\"p50Seconds\":%.3f,\"p95Seconds\":%.3f,\"p99Seconds\":%.3f,\"maxSeconds\":%.3f", rows, p50, p95, p99, maximum);
+        }
+
+        @Override
+        public String toString()
+        {
+            return String.format(Locale.ROOT, "p50 %.3f s, p95 %.3f s, p99 %.3f s, max %.3f s", p50, p95, p99, maximum);
+        }
     }
 
     /**

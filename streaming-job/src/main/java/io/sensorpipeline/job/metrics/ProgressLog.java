@@ -12,8 +12,8 @@ import java.util.Map;
 
 /**
  * One log line per micro-batch of every query: rows in, how long the batch took and where the time went, the
- * watermark, the state operators' rows and memory, and what they dropped. Spark keeps this only in its query progress; operators want it in
- * the log.
+ * watermark, the state operators' rows and memory, and what they dropped. Spark keeps this only in its query progress;
+ * operators want it in the log.
  */
 public final class ProgressLog
         extends StreamingQueryListener
@@ -81,7 +81,8 @@ public final class ProgressLog
         String[] units = {"B", "KB", "MB", "GB"};
         double value = bytes;
         int unit = 0;
-        while (value >= 1024 && unit < units.length - 1) {
+        // Up a unit from what one decimal rounds to 1,024: 1,048,550 bytes (1023.97 KB) is 1.0 MB, not 1024.0 KB.
+        while (value >= 1023.95 && unit < units.length - 1) {
             value /= 1024;
             unit++;
         }
