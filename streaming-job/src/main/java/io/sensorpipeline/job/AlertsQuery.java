@@ -41,7 +41,9 @@ public final class AlertsQuery
     public StreamingQuery start(Dataset<Row> processed, Dataset<Row> sensorAggregates)
             throws TimeoutException
     {
-        Dataset<Row> alerts = Alerts.outOfBand(processed).unionByName(Alerts.stuck(sensorAggregates, settings.stuckReadings()));
+        // Counted per source: with two file sources, Spark's own count of input rows is 0 whenever one has no new files.
+        Dataset<Row> alerts = Alerts.outOfBand(JobMetrics.countInput(processed, "processed_data"))
+                .unionByName(Alerts.stuck(JobMetrics.countInput(sensorAggregates, "sensor_aggregates"), settings.stuckReadings()));
         TableSink table = new TableSink(spark, NAME, settings.tablePath(NAME), List.of("event_date"));
         VoidFunction2<Dataset<Row>, Long> write = (batch, batchId) -> {
             batch.persist();

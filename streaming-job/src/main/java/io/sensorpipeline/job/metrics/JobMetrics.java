@@ -6,6 +6,7 @@ import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.streaming.SourceProgress;
 import org.apache.spark.sql.streaming.StateOperatorProgress;
@@ -22,6 +23,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
 
 /**
  * Turns every streaming query's progress into Prometheus metrics. Spark keeps most of this only in
@@ -38,6 +41,8 @@ public final class JobMetrics
     /** The name under which the alerts query observes its counts: one column per rule. */
     public static final String ALERT_COUNTS = "alert_counts";
     public static final String PROCESSED = "processed";
+    /** The prefix of the observations that count a query's input rows per source ({@link #countInput}). */
+    public static final String INPUT_ROWS_PREFIX = "input_rows_";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final double[] DURATION_BUCKETS = {0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300};
@@ -145,7 +150,7 @@ public final class JobMetrics
     void record(StreamingQueryProgress progress)
     {
         String query = progress.name() == null ? progress.id().toString() : progress.name();
-        inputRows.labelValues(query).inc(progress.numInputRows());
+        inputRows.labelValues(query).inc(inputRows(progress));
         setIfFinite(inputRowsPerSecond, progress.inputRowsPerSecond(), query);
         setIfFinite(processedRowsPerSecond, progress.processedRowsPerSecond(), query);
         Map<String, Long> durations = progress.durationMs();
@@ -206,6 +211,33 @@ public final class JobMetrics
                 alerts.labelValues(rule).inc(alertCounts.getLong(alertCounts.fieldIndex(rule)));
             }
         }
+    }
+
+    /**
+     * A streaming source whose rows the query counts itself, as {@link #inputRows} reads them. Needed for a query that
+     * reads more than one file table: when one of them has no new files, Spark plans the batch without it, cannot match
+     * its sources to the executed plan, and reports 0 input rows for the whole batch.
+     */
+    public static Dataset<Row> countInput(Dataset<Row> source, String name)
+    {
+        return source.observe(INPUT_ROWS_PREFIX + name, count(lit(1)).as("rows"));
+    }
+
+    /**
+     * The rows a micro-batch read: the sum of its {@link #countInput} observations when it has any, otherwise Spark's
+     * own count.
+     */
+    public static long inputRows(StreamingQueryProgress progress)
+    {
+        long counted = 0;
+        boolean observed = false;
+        for (Map.Entry<String, Row> metric : progress.observedMetrics().entrySet()) {
+            if (metric.getKey().startsWith(INPUT_ROWS_PREFIX)) {
+                counted += metric.getValue().getLong(0);
+                observed = true;
+            }
+        }
+        return observed ? counted : progress.numInputRows();
     }
 
     /** The topics of a Kafka source, from its end offsets ({@code {"topic":{"0":123}}}). */

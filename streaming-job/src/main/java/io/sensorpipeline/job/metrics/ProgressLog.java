@@ -49,7 +49,7 @@ public final class ProgressLog
     {
         Map<String, Long> durations = progress.durationMs();
         StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s batch %d: %,d rows in %.2f s (write %.2f s, plan %.2f s, offsets %.2f s)",
-                progress.name(), progress.batchId(), progress.numInputRows(),
+                progress.name(), progress.batchId(), JobMetrics.inputRows(progress),
                 seconds(durations, "triggerExecution"), seconds(durations, "addBatch"), seconds(durations, "queryPlanning"),
                 seconds(durations, "latestOffset") + seconds(durations, "walCommit") + seconds(durations, "commitOffsets")));
         String watermark = progress.eventTime().get("watermark");

@@ -12,8 +12,14 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.execution.streaming.MemoryStream;
 import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.streaming.StreamingQueryProgress;
+import org.apache.spark.sql.streaming.Trigger;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -87,6 +93,56 @@ class JobMetricsTest
                 .contains("sensorpipeline_query_watermark_timestamp_seconds{query=\"ingest\"} " + (double) Instant.parse("2026-11-24T10:00:20Z").minusSeconds(120).getEpochSecond())
                 .contains("sensorpipeline_query_last_batch_id{query=\"ingest\"} " + (double) progress.get(progress.size() - 1).batchId())
                 .contains("sensorpipeline_query_trigger_to_commit_seconds_count{query=\"ingest\"} " + progress.size() + "\n");
+    }
+
+    /**
+     * A query over two file tables, as the alerts query reads processed_data and sensor_aggregates: when only one of
+     * them has new files, Spark reports 0 input rows for the batch; the rows counted per source are the true count.
+     */
+    @Test
+    void inputRowsOfTwoFileSourcesAreCountedPerSource(@TempDir Path directory)
+            throws Exception
+    {
+        StructType schema = new StructType().add("id", DataTypes.LongType);
+        Path first = Files.createDirectories(directory.resolve("first"));
+        Path second = Files.createDirectories(directory.resolve("second"));
+        Dataset<Row> union = JobMetrics.countInput(spark.readStream().schema(schema).parquet(first.toString()), "first")
+                .unionByName(JobMetrics.countInput(spark.readStream().schema(schema).parquet(second.toString()), "second"));
+        VoidFunction2<Dataset<Row>, Long> write = (batch, batchId) -> {
+            batch.persist();
+            try {
+                batch.count();
+                batch.count();
+            }
+            finally {
+                batch.unpersist();
+            }
+        };
+        // One run to the end of the files per step, each step one micro-batch: first only, second only, both.
+        List<StreamingQueryProgress> batches = new ArrayList<>();
+        spark.range(3).coalesce(1).write().mode("append").parquet(first.toString());
+        batches.addAll(runAvailableNow(union, write, directory.resolve("checkpoint")));
+        spark.range(2).coalesce(1).write().mode("append").parquet(second.toString());
+        batches.addAll(runAvailableNow(union, write, directory.resolve("checkpoint")));
+        spark.range(4).coalesce(1).write().mode("append").parquet(first.toString());
+        spark.range(5).coalesce(1).write().mode("append").parquet(second.toString());
+        batches.addAll(runAvailableNow(union, write, directory.resolve("checkpoint")));
+
+        assertThat(batches).extracting(JobMetrics::inputRows).containsExactly(3L, 2L, 9L);
+        assertThat(ProgressLog.describe(batches.get(0))).startsWith("alerts batch " + batches.get(0).batchId() + ": 3 rows in ");
+        PrometheusRegistry registry = new PrometheusRegistry();
+        JobMetrics metrics = new JobMetrics(registry);
+        batches.forEach(metrics::record);
+        assertThat(MetricsText.scrape(registry)).contains("sensorpipeline_query_input_rows_total{query=\"alerts\"} 14.0");
+    }
+
+    private static List<StreamingQueryProgress> runAvailableNow(Dataset<Row> source, VoidFunction2<Dataset<Row>, Long> write, Path checkpoint)
+            throws Exception
+    {
+        StreamingQuery query = source.writeStream().queryName("alerts").option("checkpointLocation", checkpoint.toString())
+                .trigger(Trigger.AvailableNow()).foreachBatch(write).start();
+        query.awaitTermination();
+        return List.of(query.recentProgress());
     }
 
     @Test
