@@ -24,7 +24,7 @@ class JobSettingsTest
     void defaults()
     {
         assertThat(JobSettings.load(List.of(), Map.of())).isEqualTo(new JobSettings("127.0.0.1:9092", "sensor-readings", "earliest",
-                Optional.of(500_000L), true, "output/lake", "output/checkpoints", Optional.of(Duration.ofSeconds(10)), Duration.ofSeconds(30), Duration.ofMinutes(2),
+                Optional.of(500_000L), true, "output/lake", "output/checkpoints", Optional.of(Duration.ofSeconds(10)), Duration.ofSeconds(10), Duration.ofMinutes(2),
                 Duration.ofMinutes(1), Duration.ofMinutes(5), "data/sensors.csv", Duration.ofMinutes(1), 20, "sensor-alerts", 2, false, "127.0.0.1", Optional.of(9401),
                 Map.of("kafka.bootstrap.servers", "127.0.0.1:9092"), Map.of()));
     }
