@@ -216,7 +216,8 @@ public final class JobMetrics
     /**
      * A streaming source whose rows the query counts itself, as {@link #inputRows} reads them. Needed for a query that
      * reads more than one file table: when one of them has no new files, Spark plans the batch without it, cannot match
-     * its sources to the executed plan, and reports 0 input rows for the whole batch.
+     * its sources to the executed plan, and reports 0 input rows for the whole batch. Count every source of such a
+     * query: {@link #inputRows} then reads only these counts, so a source left out would be left out of the total.
      */
     public static Dataset<Row> countInput(Dataset<Row> source, String name)
     {
