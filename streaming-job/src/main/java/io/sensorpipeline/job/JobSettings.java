@@ -4,6 +4,7 @@ import io.sensorpipeline.common.settings.Setting;
 import io.sensorpipeline.common.settings.Settings;
 import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
+import io.sensorpipeline.job.io.InPlaceStateStoreProvider;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.config.ConfigException;
@@ -48,6 +49,7 @@ public record JobSettings(
         int stuckReadings,
         String alertsTopic,
         int shufflePartitions,
+        String stateStoreProvider,
         boolean reset,
         String metricsHost,
         Optional<Integer> metricsPort,
@@ -77,6 +79,7 @@ public record JobSettings(
             Setting.of("stuck-readings", "20", "N", "a sensor with at least N readings in one sensor-window, all of one value, raises a STUCK_SENSOR alert"),
             Setting.of("alerts-topic", "sensor-alerts", "NAME", "Kafka topic the alerts are also written to (JSON, key = sensorId)"),
             Setting.of("shuffle-partitions", "2", "N", "spark.sql.shuffle.partitions: state stores of the de-duplication and the aggregates, and processed_data's files per batch; the default suits the local topic's 2 partitions and a small machine, raise it on a cluster (fixed in the checkpoint once a query has run)"),
+            Setting.of("state-store", "in-place", "STORE", "state store of the de-duplication and the aggregates: in-place (this job's: updates one map per partition instead of copying it every batch, in the files of Spark's default store), default (Spark's HDFSBackedStateStoreProvider) or rocksdb (Spark's RocksDB store, off the heap); an explicit spark.sql.streaming.stateStore.providerClass wins; fixed in the checkpoint once a query has run"),
             Setting.of("metrics-host", "127.0.0.1", "HOST", "address the Prometheus endpoint listens on (0.0.0.0 for every interface)"),
             Setting.of("metrics-port", "9401", "PORT", "port of the Prometheus endpoint (/metrics): the queries' progress, Kafka lag, dead letters, alerts, JVM; off for none"),
             Setting.onOff("reset", "delete this job's tables and checkpoints before starting (after a start-up guard refused to run)"));
@@ -97,6 +100,7 @@ public record JobSettings(
         requireNonNull(sensorsFile, "sensorsFile is null");
         requireNonNull(futureTolerance, "futureTolerance is null");
         requireNonNull(alertsTopic, "alertsTopic is null");
+        requireNonNull(stateStoreProvider, "stateStoreProvider is null");
         requireNonNull(metricsHost, "metricsHost is null");
         requireNonNull(metricsPort, "metricsPort is null");
         kafkaOptions = Map.copyOf(requireNonNull(kafkaOptions, "kafkaOptions is null"));
@@ -188,11 +192,24 @@ public record JobSettings(
                 settings.integer("stuck-readings", 2, 1_000_000),
                 settings.string("alerts-topic"),
                 settings.integer("shuffle-partitions", 1, 10_000),
+                stateStoreProvider(settings),
                 settings.bool("reset"),
                 settings.string("metrics-host"),
                 settings.portOrOff("metrics-port"),
                 kafkaOptions,
                 sparkOptions);
+    }
+
+    /** The class of the state store that {@code state-store} names. */
+    private static String stateStoreProvider(Settings settings)
+    {
+        String store = settings.string("state-store");
+        return switch (store) {
+            case "in-place" -> InPlaceStateStoreProvider.class.getName();
+            case "default" -> "org.apache.spark.sql.execution.streaming.state.HDFSBackedStateStoreProvider";
+            case "rocksdb" -> "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider";
+            default -> throw settings.invalid("state-store", store, "expected in-place, default or rocksdb");
+        };
     }
 
     /**

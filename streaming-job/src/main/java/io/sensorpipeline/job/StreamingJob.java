@@ -134,6 +134,7 @@ public final class StreamingJob
         // The user's spark.* settings come first, so that the defaults below give way to them.
         SparkConf conf = settings.sparkConf(appName)
                 .set("spark.sql.shuffle.partitions", Integer.toString(settings.shufflePartitions()))
+                .setIfMissing("spark.sql.streaming.stateStore.providerClass", settings.stateStoreProvider())
                 .setIfMissing("spark.sql.inMemoryColumnarStorage.compressed", "false")
                 .setIfMissing("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "100000")
                 // Parquet's standard timestamp (INT64 microseconds) instead of Spark's legacy INT96.

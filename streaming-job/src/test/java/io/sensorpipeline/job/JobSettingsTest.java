@@ -25,7 +25,8 @@ class JobSettingsTest
     {
         assertThat(JobSettings.load(List.of(), Map.of())).isEqualTo(new JobSettings("127.0.0.1:9092", "sensor-readings", "earliest",
                 Optional.of(500_000L), true, "output/lake", "output/checkpoints", Optional.of(Duration.ofSeconds(10)), Duration.ofSeconds(10), Duration.ofMinutes(2),
-                Duration.ofMinutes(1), Duration.ofMinutes(5), "data/sensors.csv", Duration.ofMinutes(1), 20, "sensor-alerts", 2, false, "127.0.0.1", Optional.of(9401),
+                Duration.ofMinutes(1), Duration.ofMinutes(5), "data/sensors.csv", Duration.ofMinutes(1), 20, "sensor-alerts", 2,
+                "io.sensorpipeline.job.io.InPlaceStateStoreProvider", false, "127.0.0.1", Optional.of(9401),
                 Map.of("kafka.bootstrap.servers", "127.0.0.1:9092"), Map.of()));
     }
 
@@ -50,6 +51,7 @@ class JobSettingsTest
                 "--stuck-readings", "50",
                 "--alerts-topic", "alerts",
                 "--shuffle-partitions", "8",
+                "--state-store", "rocksdb",
                 "--reset",
                 "--metrics-host", "0.0.0.0",
                 "--metrics-port", "off",
@@ -57,7 +59,8 @@ class JobSettingsTest
                 "--spark.hadoop.dfs.replication", "1"), Map.of());
         assertThat(settings).isEqualTo(new JobSettings("broker:9093", "readings", "latest", Optional.of(50_000L), false, "s3a://lake/",
                 "hdfs://nn:9000/checkpoints", Optional.empty(), Duration.ofMinutes(1), Duration.ofSeconds(30), Duration.ofMinutes(2), Duration.ofMinutes(10),
-                "hdfs://nn:9000/meta/sensors.csv", Duration.ofSeconds(15), 50, "alerts", 8, true, "0.0.0.0", Optional.empty(),
+                "hdfs://nn:9000/meta/sensors.csv", Duration.ofSeconds(15), 50, "alerts", 8,
+                "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider", true, "0.0.0.0", Optional.empty(),
                 Map.of("kafka.bootstrap.servers", "broker:9093", "kafka.security.protocol", "SASL_SSL"),
                 Map.of("spark.hadoop.dfs.replication", "1")));
         assertThat(settings.tablePath("processed_data")).isEqualTo("s3a://lake/processed_data");
@@ -70,6 +73,8 @@ class JobSettingsTest
         assertThatThrownBy(() -> JobSettings.load(List.of("--trigger", "often"), Map.of()))
                 .isInstanceOf(SettingsException.class)
                 .hasMessage("invalid setting trigger='often' (from --trigger): expected a duration such as 500ms, 30s, 5m or 2h");
+        assertThatThrownBy(() -> JobSettings.load(List.of("--state-store", "memory"), Map.of()))
+                .hasMessage("invalid setting state-store='memory' (from --state-store): expected in-place, default or rocksdb");
         assertThatThrownBy(() -> JobSettings.load(List.of("--starting-offsets", "yesterday"), Map.of()))
                 .hasMessage("invalid setting starting-offsets='yesterday' (from --starting-offsets): expected earliest, latest or a JSON object of offsets");
         assertThatThrownBy(() -> JobSettings.load(List.of("--sensor-window", "2m", "--site-window", "5m"), Map.of()))
