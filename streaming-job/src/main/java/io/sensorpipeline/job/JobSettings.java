@@ -5,6 +5,7 @@ import io.sensorpipeline.common.settings.Settings;
 import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.InPlaceStateStoreProvider;
+import io.sensorpipeline.job.io.ReopeningCheckpointFileManager;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.config.ConfigException;
@@ -242,11 +243,14 @@ public record JobSettings(
 
     /**
      * The configuration of a session of the job or one of its tools: the app name, UTC as the session zone (event
-     * dates and hours are UTC days and hours, whatever the machine's zone), and the {@code spark.*} settings.
+     * dates and hours are UTC days and hours, whatever the machine's zone), the {@code spark.*} settings, and, unless
+     * they set it, {@link ReopeningCheckpointFileManager} for checkpoint and log files (a table's log file that
+     * {@code compact} replaces on S3 as a query opens it is read whole instead of failing the query).
      */
     public SparkConf sparkConf(String appName)
     {
-        return applyTo(new SparkConf().setAppName(appName).set("spark.sql.session.timeZone", "UTC"));
+        return applyTo(new SparkConf().setAppName(appName).set("spark.sql.session.timeZone", "UTC"))
+                .setIfMissing(ReopeningCheckpointFileManager.SPARK_KEY, ReopeningCheckpointFileManager.class.getName());
     }
 
     /** The location of one table: {@code <lake-root>/<table>}. */

@@ -68,6 +68,16 @@ class JobSettingsTest
     }
 
     @Test
+    void everySessionReadsLogFilesThroughTheReopeningManagerUnlessTheUserChoseAnother()
+    {
+        String key = "spark.sql.streaming.checkpointFileManagerClass";
+        assertThat(JobSettings.load(List.of(), Map.of()).sparkConf("verify").get(key))
+                .isEqualTo("io.sensorpipeline.job.io.ReopeningCheckpointFileManager");
+        assertThat(JobSettings.load(List.of("--" + key, "com.example.Manager"), Map.of()).sparkConf("verify").get(key))
+                .isEqualTo("com.example.Manager");
+    }
+
+    @Test
     void badValuesNameKeyValueAndSource()
     {
         assertThatThrownBy(() -> JobSettings.load(List.of("--trigger", "often"), Map.of()))

@@ -1,14 +1,20 @@
 package io.sensorpipeline.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sensorpipeline.job.io.ReopeningCheckpointFileManager;
 import io.sensorpipeline.localstack.KafkaBrokerExtension;
 import io.sensorpipeline.localstack.LocalProcesses;
 import io.sensorpipeline.localstack.S3ProxyServer;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.execution.streaming.CheckpointFileManager;
+import org.apache.spark.sql.execution.streaming.FileContextBasedCheckpointFileManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,6 +22,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +31,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The job with its lake and checkpoints on S3 (s3a:// against a real S3Proxy), set by configuration alone: the exact
@@ -54,6 +62,55 @@ class S3IT
     {
         if (s3 != null) {
             s3.close();
+        }
+    }
+
+    /**
+     * The race that {@code compact} meets on S3, made certain: the log file is replaced between a reader's open (a
+     * HEAD) and its first read (a GET for the ETag the HEAD saw). Spark's own file manager fails; ours reads the new
+     * version whole.
+     */
+    @Test
+    void aLogFileReplacedBetweenOpenAndFirstReadIsReadWhole()
+            throws Exception
+    {
+        Configuration hadoop = new Configuration();
+        List<String> flags = s3.sparkFlags();
+        for (int index = 0; index < flags.size(); index += 2) {
+            hadoop.set(flags.get(index).substring("--spark.hadoop.".length()), flags.get(index + 1));
+        }
+        Path log = new Path("s3a://" + BUCKET + "/replaced/_spark_metadata");
+        Path file = new Path(log, "9.compact");
+        FileSystem fileSystem = file.getFileSystem(hadoop);
+        put(fileSystem, file, "v1\n{\"path\":\"old-1\"}\n{\"path\":\"old-2\"}\n");
+
+        CheckpointFileManager spark = new FileContextBasedCheckpointFileManager(log, hadoop);
+        try (FSDataInputStream stream = spark.open(file)) {
+            put(fileSystem, file, "v1\n{\"path\":\"new-1\"}\n");
+            assertThatThrownBy(stream::read).as("Spark's own manager, the file replaced after its open")
+                    .isInstanceOf(IOException.class)
+                    .matches(ReopeningCheckpointFileManager::fileChanged, "S3A's RemoteFileChangedException");
+        }
+
+        CheckpointFileManager ours = new ReopeningCheckpointFileManager(log, hadoop);
+        try (FSDataInputStream stream = ours.open(file)) {
+            put(fileSystem, file, "v1\n{\"path\":\"newer-1\"}\n");
+            assertThat(new String(stream.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("v1\n{\"path\":\"newer-1\"}\n");
+        }
+        // Once a byte has reached the reader, a change is an error: the rest would come from another version.
+        try (FSDataInputStream stream = ours.open(file)) {
+            assertThat(stream.read()).isEqualTo('v');
+            put(fileSystem, file, "v1\n{\"path\":\"newest-1\"}\n");
+            stream.seek(0);
+            assertThatThrownBy(stream::read).isInstanceOf(IOException.class).matches(ReopeningCheckpointFileManager::fileChanged);
+        }
+    }
+
+    private static void put(FileSystem fileSystem, Path file, String content)
+            throws IOException
+    {
+        try (FSDataOutputStream out = fileSystem.create(file, true)) {
+            out.write(content.getBytes(StandardCharsets.UTF_8));
         }
     }
 
