@@ -412,12 +412,26 @@ public final class InPlaceStateStoreProvider
     private static void writePut(DataOutputStream out, UnsafeRow key, UnsafeRow value)
             throws IOException
     {
-        byte[] keyBytes = key.getBytes();
-        out.writeInt(keyBytes.length);
-        out.write(keyBytes);
+        writeKey(out, key);
         byte[] valueBytes = value.getBytes();
         out.writeInt(valueBytes.length);
         out.write(valueBytes);
+    }
+
+    /** A removal in a delta file, as Spark's store writes it: the key, then -1 for the value's size. */
+    private static void writeRemove(DataOutputStream out, UnsafeRow key)
+            throws IOException
+    {
+        writeKey(out, key);
+        out.writeInt(-1);
+    }
+
+    private static void writeKey(DataOutputStream out, UnsafeRow key)
+            throws IOException
+    {
+        byte[] keyBytes = key.getBytes();
+        out.writeInt(keyBytes.length);
+        out.write(keyBytes);
     }
 
     /** Ends a store: its phase, and for the live map's owner the map's version, change together under the lock. */
@@ -611,10 +625,7 @@ public final class InPlaceStateStoreProvider
                             writePut(out, change.getKey(), value);
                         }
                         else if (change.getValue() != ABSENT) {
-                            byte[] keyBytes = change.getKey().getBytes();
-                            out.writeInt(keyBytes.length);
-                            out.write(keyBytes);
-                            out.writeInt(-1);
+                            writeRemove(out, change.getKey());
                         }
                     }
                 });
