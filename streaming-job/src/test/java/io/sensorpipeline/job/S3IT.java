@@ -74,11 +74,7 @@ class S3IT
     void aLogFileReplacedBetweenOpenAndFirstReadIsReadWhole()
             throws Exception
     {
-        Configuration hadoop = new Configuration();
-        List<String> flags = s3.sparkFlags();
-        for (int index = 0; index < flags.size(); index += 2) {
-            hadoop.set(flags.get(index).substring("--spark.hadoop.".length()), flags.get(index + 1));
-        }
+        Configuration hadoop = withS3(new Configuration());
         Path log = new Path("s3a://" + BUCKET + "/replaced/_spark_metadata");
         Path file = new Path(log, "9.compact");
         FileSystem fileSystem = file.getFileSystem(hadoop);
@@ -104,6 +100,16 @@ class S3IT
             stream.seek(0);
             assertThatThrownBy(stream::read).isInstanceOf(IOException.class).matches(ReopeningCheckpointFileManager::fileChanged);
         }
+    }
+
+    /** The S3Proxy endpoint and credentials of {@link S3ProxyServer#sparkFlags()}, set on a Hadoop configuration. */
+    private static Configuration withS3(Configuration hadoop)
+    {
+        List<String> flags = s3.sparkFlags();
+        for (int index = 0; index < flags.size(); index += 2) {
+            hadoop.set(flags.get(index).substring("--spark.hadoop.".length()), flags.get(index + 1));
+        }
+        return hadoop;
     }
 
     private static void put(FileSystem fileSystem, Path file, String content)
@@ -132,11 +138,7 @@ class S3IT
         assertThat(job.exitValue()).as(Files.readString(directory.resolve("job.log"))).isZero();
 
         SparkSession spark = SparkTestSession.get();
-        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        List<String> flags = s3.sparkFlags();
-        for (int index = 0; index < flags.size(); index += 2) {
-            hadoop.set(flags.get(index).substring("--spark.hadoop.".length()), flags.get(index + 1));
-        }
+        Configuration hadoop = withS3(spark.sparkContext().hadoopConfiguration());
         JobSettings settings = JobSettings.load(arguments, Map.of());
         Verify.Accounting accounting = new Verify(spark, settings).run(System.out);
         assertThat(accounting.addsUp()).isTrue();

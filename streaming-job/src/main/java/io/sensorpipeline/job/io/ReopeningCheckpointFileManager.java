@@ -6,10 +6,7 @@ import org.apache.hadoop.fs.FSInputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.PathFilter;
-import org.apache.hadoop.fs.UnsupportedFileSystemException;
 import org.apache.spark.sql.execution.streaming.CheckpointFileManager;
-import org.apache.spark.sql.execution.streaming.FileContextBasedCheckpointFileManager;
-import org.apache.spark.sql.execution.streaming.FileSystemBasedCheckpointFileManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,25 +44,11 @@ public final class ReopeningCheckpointFileManager
 
     public ReopeningCheckpointFileManager(Path path, Configuration hadoopConf)
     {
-        this.delegate = spark(path, hadoopConf);
-    }
-
-    /** The manager Spark's {@code CheckpointFileManager.create} picks when no class is set. */
-    private static CheckpointFileManager spark(Path path, Configuration hadoopConf)
-    {
-        try {
-            return new FileContextBasedCheckpointFileManager(path, hadoopConf);
-        }
-        catch (Exception e) {
-            // Scala does not declare it: the file system has no FileContext binding.
-            if (e instanceof UnsupportedFileSystemException) {
-                return new FileSystemBasedCheckpointFileManager(path, hadoopConf);
-            }
-            if (e instanceof RuntimeException runtime) {
-                throw runtime;
-            }
-            throw new IllegalStateException("cannot open the checkpoint file system of " + path, e);
-        }
+        // Spark's own choice for the path (FileContext, or FileSystem where there is no FileContext binding): the
+        // same configuration without this class.
+        Configuration spark = new Configuration(hadoopConf);
+        spark.unset(SPARK_KEY);
+        this.delegate = CheckpointFileManager.create(path, spark);
     }
 
     @Override
@@ -193,7 +176,7 @@ public final class ReopeningCheckpointFileManager
                 stream.close();
             }
             catch (IOException e) {
-                failure.addSuppressed(e);
+                LOG.debug("closing the stream of the old version of {}", path, e);
             }
             stream = files.open(path);
             if (position > 0) {
