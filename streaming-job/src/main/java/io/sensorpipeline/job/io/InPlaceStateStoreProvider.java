@@ -33,9 +33,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Spliterators;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 
 import static java.util.Objects.requireNonNull;
 
@@ -66,8 +69,6 @@ public final class InPlaceStateStoreProvider
     private static final Pattern FILE_NAME = Pattern.compile("(\\d+)\\.(delta|snapshot)");
     /** The undo log's mark for a key that the batch added: aborting removes it. Compared by identity. */
     private static final UnsafeRow ABSENT = new UnsafeRow(0);
-    /** Per entry, besides the rows' bytes: the map's node, two {@code UnsafeRow} objects and their byte arrays. */
-    static final long ENTRY_OVERHEAD_BYTES = 150;
 
     private StateStoreId id;
     private int keyFields;
@@ -77,8 +78,8 @@ public final class InPlaceStateStoreProvider
     private CheckpointFileManager files;
     private CompressionCodec codec;
 
-    // Written under this object's lock; read without it by ReadView.
-    private final Entries live = new Entries();
+    // Changed by the store that owns it, or under this object's lock when no store does; read by ReadView.
+    private StateEntries live;
     private volatile long liveVersion = -1;
     private volatile Store owner;
     // guarded by this
@@ -97,6 +98,7 @@ public final class InPlaceStateStoreProvider
         this.id = requireNonNull(stateStoreId, "stateStoreId is null");
         this.keyFields = keySchema.fields().length;
         this.valueFields = valueSchema.fields().length;
+        this.live = new StateEntries(keyFields, valueFields);
         this.conf = requireNonNull(storeConf, "storeConf is null");
         this.directory = stateStoreId.storeCheckpointLocation();
         this.files = CheckpointFileManager.create(directory, hadoopConf);
@@ -144,7 +146,7 @@ public final class InPlaceStateStoreProvider
             open = owner;
         }
         LOG.warn("{}: version {} asked for while {}; loading a copy from {}", id, version, open == null ? "the provider is closed" : "a store of version " + open.version + " is open", directory);
-        Entries copy = new Entries();
+        StateEntries copy = new StateEntries(keyFields, valueFields);
         load(version, copy);
         return new Store(version, copy);
     }
@@ -164,7 +166,7 @@ public final class InPlaceStateStoreProvider
                 return new ReadView(version);
             }
         }
-        Entries copy = new Entries();
+        StateEntries copy = new StateEntries(keyFields, valueFields);
         load(version, copy);
         return new Store(version, copy);
     }
@@ -194,8 +196,8 @@ public final class InPlaceStateStoreProvider
     void snapshot()
     {
         long version;
-        UnsafeRow[] keys;
-        UnsafeRow[] values;
+        long count;
+        Iterable<UnsafeRowPair> entries;
         synchronized (this) {
             if (owner != null || closed || liveVersion <= 0) {
                 return;
@@ -206,22 +208,16 @@ public final class InPlaceStateStoreProvider
             if (liveVersion - snapshotVersion < conf.minDeltasForSnapshot()) {
                 return;
             }
-            // References only: stored rows are never changed, so the file can be written outside the lock.
+            // A view of the version: stored bytes are never changed, so the file can be written outside the lock.
             version = liveVersion;
-            keys = new UnsafeRow[live.map.size()];
-            values = new UnsafeRow[keys.length];
-            int index = 0;
-            for (Map.Entry<UnsafeRow, UnsafeRow> entry : live.map.entrySet()) {
-                keys[index] = entry.getKey();
-                values[index] = entry.getValue();
-                index++;
-            }
+            count = live.size();
+            entries = live.view();
         }
         Path file = new Path(directory, version + ".snapshot");
         try {
             writeAtomically(file, out -> {
-                for (int i = 0; i < keys.length; i++) {
-                    writePut(out, keys[i], values[i]);
+                for (UnsafeRowPair entry : entries) {
+                    writePut(out, entry.key(), entry.value());
                 }
             });
         }
@@ -232,7 +228,7 @@ public final class InPlaceStateStoreProvider
         synchronized (this) {
             snapshotVersion = Math.max(snapshotVersion, version);
         }
-        LOG.info("{}: wrote snapshot {} of {} entries", id, file, keys.length);
+        LOG.info("{}: wrote snapshot {} of {} entries", id, file, count);
     }
 
     /**
@@ -286,7 +282,7 @@ public final class InPlaceStateStoreProvider
     }
 
     /** Loads {@code version} into the empty {@code entries}: the newest snapshot at or before it, then the deltas. */
-    private void load(long version, Entries entries)
+    private void load(long version, StateEntries entries)
     {
         if (version == 0) {
             return;
@@ -305,7 +301,7 @@ public final class InPlaceStateStoreProvider
         }
     }
 
-    private void read(Path file, Entries entries)
+    private void read(Path file, StateEntries entries)
     {
         try (DataInputStream in = new DataInputStream(codec.compressedInputStream(files.open(file)))) {
             while (true) {
@@ -462,31 +458,16 @@ public final class InPlaceStateStoreProvider
         }
     }
 
-    private static scala.collection.Iterator<UnsafeRowPair> pairs(Iterator<Map.Entry<UnsafeRow, UnsafeRow>> entries)
+    private static scala.collection.Iterator<UnsafeRowPair> pairs(Iterator<UnsafeRowPair> entries)
     {
-        UnsafeRowPair pair = new UnsafeRowPair(null, null);
-        return JavaConverters.asScalaIterator(new Iterator<UnsafeRowPair>()
-        {
-            @Override
-            public boolean hasNext()
-            {
-                return entries.hasNext();
-            }
-
-            @Override
-            public UnsafeRowPair next()
-            {
-                Map.Entry<UnsafeRow, UnsafeRow> entry = entries.next();
-                return pair.withRows(entry.getKey(), entry.getValue());
-            }
-        });
+        return JavaConverters.asScalaIterator(entries);
     }
 
-    private static StateStoreMetrics metrics(Entries entries)
+    private static StateStoreMetrics metrics(StateEntries entries)
     {
         return new StateStoreMetrics(
                 entries.size(),
-                entries.bytes() + entries.size() * ENTRY_OVERHEAD_BYTES,
+                entries.memoryBytes(),
                 scala.collection.immutable.Map$.MODULE$.<StateStoreCustomMetric, Object>empty());
     }
 
@@ -497,61 +478,17 @@ public final class InPlaceStateStoreProvider
         UPDATING, COMMITTED, ABORTED
     }
 
-    /** The entries of one version, with the bytes of their rows. */
-    private static final class Entries
-    {
-        final ConcurrentHashMap<UnsafeRow, UnsafeRow> map = new ConcurrentHashMap<>();
-        private long bytes;
-
-        UnsafeRow get(UnsafeRow key)
-        {
-            return map.get(key);
-        }
-
-        UnsafeRow put(UnsafeRow key, UnsafeRow value)
-        {
-            UnsafeRow previous = map.put(key, value);
-            bytes += value.getSizeInBytes() - (previous == null ? -key.getSizeInBytes() : previous.getSizeInBytes());
-            return previous;
-        }
-
-        UnsafeRow remove(UnsafeRow key)
-        {
-            UnsafeRow previous = map.remove(key);
-            if (previous != null) {
-                bytes -= key.getSizeInBytes() + previous.getSizeInBytes();
-            }
-            return previous;
-        }
-
-        void clear()
-        {
-            map.clear();
-            bytes = 0;
-        }
-
-        long size()
-        {
-            return map.size();
-        }
-
-        long bytes()
-        {
-            return bytes;
-        }
-    }
-
     /** One batch's store: its changes go into {@code entries} at once, and the undo log can take them back. */
     private final class Store
             implements StateStore
     {
         private final long version;
-        private final Entries entries;
+        private final StateEntries entries;
         /** Each key the batch changed, with its value before the batch, or {@link #ABSENT}. Read by {@link ReadView}. */
         private final ConcurrentHashMap<UnsafeRow, UnsafeRow> undo = new ConcurrentHashMap<>();
         private volatile Phase phase = Phase.UPDATING;
 
-        Store(long version, Entries entries)
+        Store(long version, StateEntries entries)
         {
             this.version = version;
             this.entries = entries;
@@ -584,9 +521,9 @@ public final class InPlaceStateStoreProvider
         public void put(UnsafeRow key, UnsafeRow value)
         {
             checkUpdating("put");
-            UnsafeRow storedKey = key.copy();
-            UnsafeRow previous = entries.put(storedKey, value.copy());
-            undo.putIfAbsent(storedKey, previous == null ? ABSENT : previous);
+            // The map keeps copies of both; a value it returns stays as it is, so the undo log keeps it as it comes.
+            UnsafeRow previous = entries.put(key, value);
+            undo.putIfAbsent(key.copy(), previous == null ? ABSENT : previous);
         }
 
         @Override
@@ -608,7 +545,7 @@ public final class InPlaceStateStoreProvider
         @Override
         public scala.collection.Iterator<UnsafeRowPair> iterator()
         {
-            return pairs(entries.map.entrySet().iterator());
+            return pairs(entries.iterator());
         }
 
         @Override
@@ -739,18 +676,17 @@ public final class InPlaceStateStoreProvider
         {
             Store writer = currentWriter();
             if (writer == null || writer.undo.isEmpty()) {
-                return pairs(live.map.entrySet().iterator());
+                return pairs(live.iterator());
             }
-            Map<UnsafeRow, UnsafeRow> before = new ConcurrentHashMap<>(live.map);
-            for (Map.Entry<UnsafeRow, UnsafeRow> change : writer.undo.entrySet()) {
-                if (change.getValue() == ABSENT) {
-                    before.remove(change.getKey());
-                }
-                else {
-                    before.put(change.getKey(), change.getValue());
-                }
-            }
-            return pairs(before.entrySet().iterator());
+            // The version as it was: the entries the writer has not changed, then those it changed as they were.
+            Map<UnsafeRow, UnsafeRow> changed = writer.undo;
+            Stream<UnsafeRowPair> unchanged = StreamSupport.stream(Spliterators.spliteratorUnknownSize(live.iterator(), 0), false)
+                    .filter(entry -> !changed.containsKey(entry.key()));
+            UnsafeRowPair pair = new UnsafeRowPair(null, null);
+            Stream<UnsafeRowPair> before = changed.entrySet().stream()
+                    .filter(change -> change.getValue() != ABSENT)
+                    .map(change -> pair.withRows(change.getKey(), change.getValue()));
+            return pairs(Stream.concat(unchanged, before).iterator());
         }
 
         @Override

@@ -1,0 +1,130 @@
+package io.sensorpipeline.job.io;
+
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
+import org.apache.spark.sql.execution.streaming.state.UnsafeRowPair;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.types.UTF8String;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class StateEntriesTest
+{
+    private static final StructType KEY = new StructType().add("eventId", DataTypes.StringType, false);
+    private static final StructType VALUE = new StructType().add("expiresAt", DataTypes.LongType, false).add("note", DataTypes.StringType, true);
+    private static final UnsafeProjection KEYS = UnsafeProjection.create(KEY);
+    private static final UnsafeProjection VALUES = UnsafeProjection.create(VALUE);
+
+    @Test
+    void aRandomMixOfPutsAndRemovesReadsBackAsAHashMapDoes()
+    {
+        // Enough bytes to fill, drop, clean and renumber many pages, with values of changing sizes.
+        StateEntries entries = new StateEntries(1, 2);
+        Map<String, String> expected = new HashMap<>();
+        Random random = new Random(7);
+        for (int step = 0; step < 400_000; step++) {
+            String id = "event-" + random.nextInt(40_000);
+            if (random.nextInt(3) == 0) {
+                UnsafeRow previous = entries.remove(key(id));
+                String before = expected.remove(id);
+                assertThat(previous == null ? null : note(previous)).isEqualTo(before);
+            }
+            else {
+                String note = "n".repeat(random.nextInt(200)) + step;
+                UnsafeRow previous = entries.put(key(id), value(step, note));
+                String before = expected.put(id, note);
+                assertThat(previous == null ? null : note(previous)).isEqualTo(before);
+            }
+        }
+        assertThat(entries.size()).isEqualTo(expected.size());
+        Map<String, String> read = new HashMap<>();
+        for (Iterator<UnsafeRowPair> it = entries.iterator(); it.hasNext(); ) {
+            UnsafeRowPair pair = it.next();
+            assertThat(read.put(pair.key().getUTF8String(0).toString(), note(pair.value()))).isNull();
+        }
+        assertThat(read).isEqualTo(expected);
+        for (Map.Entry<String, String> entry : expected.entrySet()) {
+            assertThat(note(entries.get(key(entry.getKey())))).isEqualTo(entry.getValue());
+        }
+        assertThat(entries.get(key("never-stored"))).isNull();
+        // Garbage stays in proportion: a few times the live bytes at most, plus a few pages.
+        assertThat(entries.memoryBytes()).isLessThan(4 * entries.rowBytes() + 16L * StateEntries.PAGE_BYTES);
+    }
+
+    @Test
+    void entriesThatExpireInTheOrderTheyCameFreeTheirPagesWithoutCopying()
+    {
+        StateEntries entries = new StateEntries(1, 2);
+        long window = 100_000;
+        for (long time = 0; time < 1_000_000; time++) {
+            entries.put(key("event-" + time), value(time + window, null));
+            if (time % 10_000 == 9_999) {
+                // As the de-duplication evicts: remove what expired while iterating.
+                long watermark = time;
+                int kept = 0;
+                for (Iterator<UnsafeRowPair> it = entries.iterator(); it.hasNext(); ) {
+                    UnsafeRowPair pair = it.next();
+                    if (pair.value().getLong(0) <= watermark) {
+                        entries.remove(pair.key().copy());
+                    }
+                    else {
+                        kept++;
+                    }
+                }
+                assertThat(kept).isEqualTo((int) Math.min(window, time + 1));
+                assertThat(entries.size()).isEqualTo(kept);
+            }
+        }
+        // 100,000 live entries of 48 bytes each: under 5 MB of rows; the pages hold little more than that.
+        assertThat(entries.memoryBytes()).isLessThan(entries.rowBytes() * 2 + 4L * StateEntries.PAGE_BYTES);
+    }
+
+    @Test
+    void aValueReturnedStaysAsItWasAndAViewKeepsItsVersion()
+    {
+        StateEntries entries = new StateEntries(1, 2);
+        entries.put(key("a"), value(1, "first"));
+        entries.put(key("b"), value(2, "kept"));
+        Iterable<UnsafeRowPair> view = entries.view();
+        UnsafeRow first = entries.put(key("a"), value(3, "second"));
+        UnsafeRow removed = entries.remove(key("b"));
+        for (int i = 0; i < 100_000; i++) {
+            entries.put(key("filler-" + i), value(i, "x".repeat(64)));
+            entries.remove(key("filler-" + i));
+        }
+        assertThat(note(first)).isEqualTo("first");
+        assertThat(note(removed)).isEqualTo("kept");
+        assertThat(note(entries.get(key("a")))).isEqualTo("second");
+        Map<String, String> seen = new HashMap<>();
+        for (UnsafeRowPair pair : view) {
+            seen.put(pair.key().getUTF8String(0).toString(), note(pair.value()));
+        }
+        assertThat(seen).isEqualTo(Map.of("a", "first", "b", "kept"));
+        entries.clear();
+        assertThat(entries.size()).isZero();
+        assertThat(entries.iterator().hasNext()).isFalse();
+    }
+
+    private static UnsafeRow key(String id)
+    {
+        return KEYS.apply(new GenericInternalRow(new Object[] {UTF8String.fromString(id)})).copy();
+    }
+
+    private static UnsafeRow value(long expiresAt, String note)
+    {
+        return VALUES.apply(new GenericInternalRow(new Object[] {expiresAt, note == null ? null : UTF8String.fromString(note)})).copy();
+    }
+
+    private static String note(UnsafeRow value)
+    {
+        return value.isNullAt(1) ? null : value.getUTF8String(1).toString();
+    }
+}
