@@ -5,6 +5,7 @@ import io.sensorpipeline.common.settings.Settings;
 import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.InPlaceStateStoreProvider;
+import io.sensorpipeline.job.io.JavaLocalFileSystem;
 import io.sensorpipeline.job.io.ReopeningCheckpointFileManager;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -61,6 +62,8 @@ public record JobSettings(
     public static final String KAFKA_PREFIX = "kafka.";
     public static final String SPARK_PREFIX = "spark.";
     public static final String AVAILABLE_NOW = "available-now";
+    /** Hadoop's class for {@code file:} paths, as a Spark setting. */
+    public static final String LOCAL_FILE_SYSTEM_KEY = "spark.hadoop.fs.file.impl";
 
     public static final List<Setting> SETTINGS = List.of(
             Setting.of("kafka.bootstrap.servers", "127.0.0.1:9092", "HOSTS", "Kafka bootstrap servers; any other kafka.* key is passed to Spark's Kafka source as it is"),
@@ -245,12 +248,19 @@ public record JobSettings(
      * The configuration of a session of the job or one of its tools: the app name, UTC as the session zone (event
      * dates and hours are UTC days and hours, whatever the machine's zone), the {@code spark.*} settings, and, unless
      * they set it, {@link ReopeningCheckpointFileManager} for checkpoint and log files (a table's log file that
-     * {@code compact} replaces on S3 as a query opens it is read whole instead of failing the query).
+     * {@code compact} replaces on S3 as a query opens it is read whole instead of failing the query), and in local mode
+     * {@link JavaLocalFileSystem} for {@code file:} paths (no {@code chmod} process per file written).
      */
     public SparkConf sparkConf(String appName)
     {
-        return applyTo(new SparkConf().setAppName(appName).set("spark.sql.session.timeZone", "UTC"))
+        SparkConf conf = applyTo(new SparkConf().setAppName(appName).set("spark.sql.session.timeZone", "UTC"))
                 .setIfMissing(ReopeningCheckpointFileManager.SPARK_KEY, ReopeningCheckpointFileManager.class.getName());
+        // Local mode only: there the job's jar is on the classpath of every thread that opens a file system. On a
+        // cluster, Hadoop's own class stays (its executors write to HDFS or S3).
+        if (conf.get("spark.master", "").startsWith("local")) {
+            conf.setIfMissing(LOCAL_FILE_SYSTEM_KEY, JavaLocalFileSystem.class.getName());
+        }
+        return conf;
     }
 
     /** The location of one table: {@code <lake-root>/<table>}. */

@@ -78,6 +78,17 @@ class JobSettingsTest
     }
 
     @Test
+    void localSessionsWriteLocalFilesWithoutAProcessPerFileUnlessTheUserChoseAnotherFileSystem()
+    {
+        String key = JobSettings.LOCAL_FILE_SYSTEM_KEY;
+        assertThat(JobSettings.load(List.of("--spark.master", "local[2]"), Map.of()).sparkConf("stream").get(key))
+                .isEqualTo("io.sensorpipeline.job.io.JavaLocalFileSystem");
+        assertThat(JobSettings.load(List.of("--spark.master", "yarn"), Map.of()).sparkConf("stream").contains(key)).isFalse();
+        assertThat(JobSettings.load(List.of("--spark.master", "local[2]", "--" + key, "org.apache.hadoop.fs.LocalFileSystem"), Map.of()).sparkConf("stream").get(key))
+                .isEqualTo("org.apache.hadoop.fs.LocalFileSystem");
+    }
+
+    @Test
     void badValuesNameKeyValueAndSource()
     {
         assertThatThrownBy(() -> JobSettings.load(List.of("--trigger", "often"), Map.of()))

@@ -1,5 +1,6 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.job.io.JavaLocalFileSystem;
 import io.sensorpipeline.job.io.ReopeningCheckpointFileManager;
 import org.apache.spark.sql.SparkSession;
 
@@ -23,6 +24,7 @@ public final class SparkTestSession
                     .config("spark.sql.session.timeZone", "UTC")
                     // As the job's session: a log file that compact replaces as a query opens it is read whole.
                     .config(ReopeningCheckpointFileManager.SPARK_KEY, ReopeningCheckpointFileManager.class.getName())
+                    .config(JobSettings.LOCAL_FILE_SYSTEM_KEY, JavaLocalFileSystem.class.getName())
                     // The Kafka sink's cached producers close within 10 s of their last use instead of 10 minutes: a
                     // test's broker is gone by then, and its producer would log a reconnect warning every second.
                     .config("spark.kafka.producer.cache.timeout", "5s")
