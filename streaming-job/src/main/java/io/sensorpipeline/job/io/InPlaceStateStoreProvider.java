@@ -162,7 +162,8 @@ public final class InPlaceStateStoreProvider
                 moveLiveTo(version);
                 return new ReadView(version);
             }
-            if (owner != null && owner.version == version && !owner.finished()) {
+            // The open store's own task only: the map is not for two threads at once (a speculative attempt gets a copy).
+            if (owner != null && owner.version == version && !owner.finished() && owner.thread == Thread.currentThread()) {
                 return new ReadView(version);
             }
         }
@@ -484,6 +485,7 @@ public final class InPlaceStateStoreProvider
     {
         private final long version;
         private final StateEntries entries;
+        private final Thread thread = Thread.currentThread();
         /** Each key the batch changed, with its value before the batch, or {@link #ABSENT}. Read by {@link ReadView}. */
         private final ConcurrentHashMap<UnsafeRow, UnsafeRow> undo = new ConcurrentHashMap<>();
         private volatile Phase phase = Phase.UPDATING;

@@ -7,6 +7,7 @@ import org.apache.spark.unsafe.array.ByteArrayMethods;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.ConcurrentModificationException;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -21,9 +22,10 @@ import java.util.NoSuchElementException;
  * <p>
  * Page bytes, once written, never change, so a row that {@link #get}, {@link #put} or {@link #remove} returns stays valid
  * as long as it is held (the undo log holds such rows), and a {@link #view} can be read on another thread while this
- * map goes on changing. Otherwise not thread-safe: one thread changes and reads it at a time. Iterators see removals
- * made while they run (the de-duplication removes expired entries while it iterates); a put during an iteration may
- * move entries, so iterators must not be interleaved with puts.
+ * map goes on changing. Otherwise not thread-safe: one thread changes and reads it at a time. An iterator sees the
+ * removals and the new values of keys made while it runs (the de-duplication removes expired entries as it iterates,
+ * a stream-stream join and {@code flatMapGroupsWithState} update the entry they are at); a key added while it runs
+ * may rebuild the index, and the iterator then fails with a {@link ConcurrentModificationException}.
  */
 final class StateEntries
 {
@@ -153,7 +155,7 @@ final class StateEntries
     /** The live entries; the pair and its two rows are reused from one entry to the next. */
     Iterator<UnsafeRowPair> iterator()
     {
-        return new Entries(slots, pages);
+        return new Entries(slots, null);
     }
 
     /** The entries as they are now, to read on another thread while this map changes. */
@@ -275,6 +277,10 @@ final class StateEntries
 
     private void newPage(int bytes)
     {
+        if (tail >= 0 && pageLive[tail] == 0) {
+            // Every entry of the last page died while it was the last one.
+            drop(tail);
+        }
         pages.add(new byte[bytes]);
         tail = pages.size() - 1;
         if (tail == pageLive.length) {
@@ -396,21 +402,22 @@ final class StateEntries
         }
     }
 
-    /** Walks an index; sees a slot removed after the walk began as removed. */
+    /** Walks an index; sees a slot removed or replaced after the walk began as it is now. */
     private final class Entries
             implements Iterator<UnsafeRowPair>
     {
         private final long[] walked;
-        private final List<byte[]> walkedPages;
+        /** The pages of a view; null for this map's own, which cleaning and renumbering change as it is walked. */
+        private final List<byte[]> frozenPages;
         private final UnsafeRow key = new UnsafeRow(keyFields);
         private final UnsafeRow value = new UnsafeRow(valueFields);
         private final UnsafeRowPair pair = new UnsafeRowPair(key, value);
         private int next;
 
-        Entries(long[] walked, List<byte[]> walkedPages)
+        Entries(long[] walked, List<byte[]> frozenPages)
         {
             this.walked = walked;
-            this.walkedPages = walkedPages;
+            this.frozenPages = frozenPages;
         }
 
         @Override
@@ -429,7 +436,14 @@ final class StateEntries
                 throw new NoSuchElementException();
             }
             long slot = walked[next];
-            byte[] page = walkedPages.get(page(slot));
+            List<byte[]> from = frozenPages;
+            if (from == null) {
+                if (walked != slots) {
+                    throw new ConcurrentModificationException("a key was added to the state while it was iterated, and its index was rebuilt");
+                }
+                from = pages;
+            }
+            byte[] page = from.get(page(slot));
             if (page == null) {
                 throw new IllegalStateException("state page " + page(slot) + " was dropped while an entry still points into it");
             }

@@ -9,12 +9,16 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.unsafe.types.UTF8String;
 import org.junit.jupiter.api.Test;
 
+import java.util.ConcurrentModificationException;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class StateEntriesTest
 {
@@ -73,7 +77,8 @@ class StateEntriesTest
                 for (Iterator<UnsafeRowPair> it = entries.iterator(); it.hasNext(); ) {
                     UnsafeRowPair pair = it.next();
                     if (pair.value().getLong(0) <= watermark) {
-                        entries.remove(pair.key().copy());
+                        // As Spark does: with the iterator's own row.
+                        entries.remove(pair.key());
                     }
                     else {
                         kept++;
@@ -85,6 +90,44 @@ class StateEntriesTest
         }
         // 100,000 live entries of 48 bytes each: under 5 MB of rows; the pages hold little more than that.
         assertThat(entries.memoryBytes()).isLessThan(entries.rowBytes() * 2 + 4L * StateEntries.PAGE_BYTES);
+    }
+
+    @Test
+    void valuesReplacedWhileTheStateIsIteratedAreEachSeenOnceAndANewKeyFailsTheIterator()
+    {
+        // Large values replaced by small ones: as the iteration goes, whole pages die, the cleaning moves what is left
+        // of half-dead ones, and the pages are renumbered, all while the iterator walks the index.
+        StateEntries entries = new StateEntries(1, 2);
+        int keys = 40_000;
+        for (int i = 0; i < keys; i++) {
+            entries.put(key("k-" + i), value(i, "v0-" + "x".repeat(1000)));
+        }
+        Set<String> seen = new HashSet<>();
+        for (Iterator<UnsafeRowPair> it = entries.iterator(); it.hasNext(); ) {
+            UnsafeRowPair pair = it.next();
+            String id = pair.key().getUTF8String(0).toString();
+            assertThat(seen.add(id)).as("seen twice: %s", id).isTrue();
+            assertThat(note(pair.value())).startsWith("v0-");
+            entries.put(pair.key(), value(pair.value().getLong(0), "v1"));
+        }
+        assertThat(seen).hasSize(keys);
+        for (int i = 0; i < keys; i++) {
+            UnsafeRow value = entries.get(key("k-" + i));
+            assertThat(value.getLong(0)).isEqualTo(i);
+            assertThat(note(value)).isEqualTo("v1");
+        }
+        assertThat(entries.memoryBytes()).isLessThan(entries.rowBytes() * 4 + 16L * StateEntries.PAGE_BYTES);
+
+        Iterator<UnsafeRowPair> iterator = entries.iterator();
+        iterator.next();
+        for (int i = 0; i < 100_000; i++) {
+            entries.put(key("new-" + i), value(i, null));
+        }
+        assertThatThrownBy(() -> {
+            while (iterator.hasNext()) {
+                iterator.next();
+            }
+        }).isInstanceOf(ConcurrentModificationException.class);
     }
 
     @Test
