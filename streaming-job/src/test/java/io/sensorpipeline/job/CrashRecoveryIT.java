@@ -2,6 +2,7 @@ package io.sensorpipeline.job;
 
 import io.sensorpipeline.localstack.KafkaBrokerExtension;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -14,7 +15,8 @@ class CrashRecoveryIT
     @RegisterExtension
     static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1));
 
-    @TempDir
+    // Kept when a test fails: the job's and the producer's logs are in it.
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     static Path directory;
 
     @Override

@@ -82,8 +82,8 @@ abstract class CrashRecoveryScenario
         assertNoDuplicates(spark.read().parquet(settings.tablePath("site_aggregates")), "siteId", "type", "window_start");
         assertNoDuplicates(spark.read().parquet(settings.tablePath("alerts")), "alertId");
         // And none missing: every window the final watermark closed, and every alert the tables call for.
-        assertClosedWindowsPresent(spark, settings, StreamingJob.SENSOR_AGGREGATES, settings.sensorWindow(), "sensorId");
-        assertClosedWindowsPresent(spark, settings, StreamingJob.SITE_AGGREGATES, settings.siteWindow(), "siteId", "type");
+        assertClosedWindowsPresent(spark, settings, directory(), StreamingJob.SENSOR_AGGREGATES, settings.sensorWindow(), "sensorId");
+        assertClosedWindowsPresent(spark, settings, directory(), StreamingJob.SITE_AGGREGATES, settings.siteWindow(), "siteId", "type");
         assertAlertsComplete(spark, settings);
 
         // compact on this backend: the day's many small files become one, and a query during the run sees them all.
@@ -99,7 +99,7 @@ abstract class CrashRecoveryScenario
      * after its watermark passed them are dropped there. A window cannot lose all of its readings that way (a sensor
      * reports every second), so a missing window is a lost batch.
      */
-    private static void assertClosedWindowsPresent(SparkSession spark, JobSettings settings, String table, Duration window, String... key)
+    private static void assertClosedWindowsPresent(SparkSession spark, JobSettings settings, Path directory, String table, Duration window, String... key)
     {
         Dataset<Row> processed = spark.read().parquet(settings.tablePath(IngestQuery.PROCESSED_DATA));
         // As Spark's watermark: the latest event time in milliseconds, less the delay; a window closes when its end is at
@@ -121,7 +121,10 @@ abstract class CrashRecoveryScenario
         Dataset<Row> written = spark.read().parquet(settings.tablePath(table));
         Dataset<Row> compared = expected.join(written, JavaConverters.asScalaBuffer(joinColumns).toSeq(), "left");
         assertThat(expected.count()).as("closed windows of " + table).isPositive();
-        assertThat(compared.where(col("readings").isNull()).count()).as("closed windows missing from " + table).isZero();
+        List<Row> missing = compared.where(col("readings").isNull()).orderBy("window_start").limit(20).collectAsList();
+        assertThat(compared.where(col("readings").isNull()).count())
+                .as("closed windows missing from %s (watermark %s; the first ones: %s; the job's logs in %s)", table, watermark, missing, directory)
+                .isZero();
         assertThat(compared.where(col("readings").gt(col("expected"))).count()).as("rows of " + table + " counting readings twice").isZero();
     }
 

@@ -6,6 +6,7 @@ import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -23,7 +24,8 @@ class HdfsCrashRecoveryIT
     @RegisterExtension
     static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1));
 
-    @TempDir
+    // Kept when a test fails: the job's and the producer's logs are in it.
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     static Path directory;
 
     private static MiniDFSCluster hdfs;
