@@ -176,7 +176,10 @@ abstract class CrashRecoveryScenario
     private List<String> arguments()
     {
         List<String> arguments = new ArrayList<>(List.of("--kafka.bootstrap.servers", bootstrapServers(), "--lake-root", lakeRoot(),
-                "--checkpoint-root", checkpointRoot(), "--sensors-file", "../data/sensors.csv", "--shuffle-partitions", "2"));
+                "--checkpoint-root", checkpointRoot(), "--sensors-file", "../data/sensors.csv", "--shuffle-partitions", "2",
+                // Short windows and watermark, so that windows of on-time readings close within the test's minute or two of
+                // readings (with the defaults, every closed window would be one of late readings only).
+                "--watermark", "20s", "--future-tolerance", "10s", "--sensor-window", "10s", "--site-window", "20s"));
         arguments.addAll(storageArguments());
         return arguments;
     }
