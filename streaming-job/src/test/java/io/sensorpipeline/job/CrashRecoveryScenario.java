@@ -102,10 +102,11 @@ abstract class CrashRecoveryScenario
      * {@code watermark - future-tolerance} of its event time is ahead of any watermark the aggregates can have), so such
      * a window missing is a lost batch.
      * <p>
-     * A window of late readings only can be missing, by Spark's rules: the producer's late readings are 2 to 10 minutes
-     * old, so before the stream's first 10 minutes they make windows of their own, and the ingest query keeps some of
-     * them (its first batch has no watermark yet; after a restart its watermark is the one of its last logged batch,
-     * a batch behind the one it had reached) that the aggregates query, whose watermark had moved on, then drops.
+     * Windows of late readings only are not checked. The producer's late readings are 2 to 10 minutes old, so in a test
+     * this short they make windows of their own, which the ingest query keeps from its first batch (it has no watermark
+     * yet). With the default 2-minute watermark every closed window was one of those (803 of 803 in a run of
+     * CrashRecoveryIT), and once, in CI, 16 of them were missing from sensor_aggregates; why is not known yet (that
+     * run's data was not kept; the directory of a failed run is kept now).
      */
     private static void assertClosedWindowsPresent(SparkSession spark, JobSettings settings, Path directory, String table, Duration window, String... key)
     {
