@@ -56,7 +56,6 @@ final class StateEntries
 
     private long liveBytes;
     private long pageBytes;
-    private long rowBytes;
     /** The garbage that the last clean-up left: the next one waits until there is twice as much. */
     private long garbageAfterClean;
 
@@ -69,12 +68,6 @@ final class StateEntries
     long size()
     {
         return size;
-    }
-
-    /** The bytes of the live keys and values, as Spark's default store counts them. */
-    long rowBytes()
-    {
-        return rowBytes;
     }
 
     /** The memory this map holds: its pages, garbage included, and its index. */
@@ -99,7 +92,6 @@ final class StateEntries
             UnsafeRow previous = value(old);
             slots[slot] = append(key, value);
             release(old);
-            rowBytes += value.getSizeInBytes() - previous.getSizeInBytes();
             afterAppend();
             return previous;
         }
@@ -110,7 +102,6 @@ final class StateEntries
         slots[free] = append(key, value);
         hashes[free] = hash;
         size++;
-        rowBytes += key.getSizeInBytes() + value.getSizeInBytes();
         if ((size + removed) * 4L > slots.length * 3L) {
             rehash(size * 2L > slots.length ? slots.length * 2 : slots.length);
         }
@@ -127,7 +118,6 @@ final class StateEntries
         }
         long old = slots[slot];
         UnsafeRow previous = value(old);
-        rowBytes -= key.getSizeInBytes() + previous.getSizeInBytes();
         slots[slot] = REMOVED;
         size--;
         removed++;
@@ -148,7 +138,6 @@ final class StateEntries
         removed = 0;
         liveBytes = 0;
         pageBytes = 0;
-        rowBytes = 0;
         garbageAfterClean = 0;
     }
 
