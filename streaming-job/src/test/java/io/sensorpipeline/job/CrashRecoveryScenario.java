@@ -115,6 +115,12 @@ abstract class CrashRecoveryScenario
      * batch {@code b - 1} ({@code getInputWatermarkForLateEvents}, Spark 3.5), and a window is emitted once the
      * watermark passes its end. So a lost or repeated batch, or state lost across a kill, shows as a window missing,
      * or counting readings it should not, or too few.
+     * <p>
+     * In this job that rule should drop nothing: the ingest query keeps a reading only when it is ahead of a watermark
+     * taken over the same event times, which is never behind the aggregates'. The test prints how many it dropped.
+     * (With the default 2-minute watermark, in CI on 2026-12-07, HdfsCrashRecoveryIT once found 16 closed windows,
+     * all of late readings only, missing from sensor_aggregates; that run's data was not kept and the cause is not
+     * known. A failed run now keeps its directory.)
      */
     private static void assertWindowsExact(SparkSession spark, JobSettings settings, Path directory, String table, Duration window, String... key)
     {
