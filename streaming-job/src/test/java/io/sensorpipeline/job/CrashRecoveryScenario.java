@@ -10,6 +10,8 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.execution.streaming.CommitLog;
 import org.apache.spark.sql.execution.streaming.FileStreamSource;
 import org.apache.spark.sql.execution.streaming.FileStreamSourceLog;
+import org.apache.spark.sql.execution.streaming.FileStreamSourceOffset;
+import org.apache.spark.sql.execution.streaming.Offset;
 import org.apache.spark.sql.execution.streaming.OffsetSeq;
 import org.apache.spark.sql.execution.streaming.OffsetSeqLog;
 import org.apache.spark.sql.types.DataTypes;
@@ -109,28 +111,27 @@ abstract class CrashRecoveryScenario
 
     /**
      * Every row of the aggregate table counts exactly the readings that Spark's rules give its window, and every window
-     * those rules close has its row. The rules are read from the aggregate query's own checkpoint: its file source's
-     * log says which micro-batch read each file of {@code processed_data}, and its offset log holds each batch's
-     * watermark. In batch {@code b} a reading is dropped as late when its window ends at or before the watermark of
-     * batch {@code b - 1} ({@code getInputWatermarkForLateEvents}, Spark 3.5), and a window is emitted once the
-     * watermark passes its end. So a lost or repeated batch, or state lost across a kill, shows as a window missing,
-     * or counting readings it should not, or too few.
+     * those rules close has its row. The rules are read from the aggregate query's own checkpoint: its offset log holds
+     * each micro-batch's watermark and how far into its file source's log the batch read, and that log says which
+     * files of {@code processed_data} each of its entries added. In batch {@code b} a reading is dropped as late when
+     * its window ends at or before the watermark of batch {@code b - 1} ({@code getInputWatermarkForLateEvents}, Spark
+     * 3.5), and a window is emitted once the watermark passes its end. So a lost or repeated batch, or state lost
+     * across a kill, shows as a window missing, or counting readings it should not, or too few.
      * <p>
-     * In this job that rule should drop nothing: the ingest query keeps a reading only when it is ahead of a watermark
-     * taken over the same event times, which is never behind the aggregates'. The test prints how many it dropped.
-     * (With the default 2-minute watermark, in CI on 2026-12-07, HdfsCrashRecoveryIT once found 16 closed windows,
-     * all of late readings only, missing from sensor_aggregates; that run's data was not kept and the cause is not
-     * known. A failed run now keeps its directory.)
+     * The source log's entries are not the query's batches: a batch without new files (one that only moves the
+     * watermark on and emits windows) adds no entry. And such a batch is how the aggregates can drop a reading that
+     * the ingest query kept: ingest checks a reading against the watermark of its own previous batch, the aggregates
+     * against theirs, which after a batch without data already counts the readings of the ingest batch before it.
      */
     private static void assertWindowsExact(SparkSession spark, JobSettings settings, Path directory, String table, Duration window, String... key)
     {
         String checkpoint = settings.checkpointPath(table);
-        long[] watermarks = batchWatermarks(spark, checkpoint);
-        long finalWatermark = watermarks[watermarks.length - 1];
+        QueryBatches batches = QueryBatches.read(spark, checkpoint);
+        long finalWatermark = batches.watermarks()[batches.watermarks().length - 1];
         List<Row> batchOfFile = new ArrayList<>();
         for (FileStreamSource.FileEntry entry : new FileStreamSourceLog(FileStreamSourceLog.VERSION(), spark, checkpoint + "/sources/0").allFiles()) {
-            int batch = Math.toIntExact(entry.batchId());
-            batchOfFile.add(RowFactory.create(tableFile(entry.path()), batch, batch == 0 ? 0L : watermarks[batch - 1]));
+            int batch = batches.readingEntry(entry.batchId());
+            batchOfFile.add(RowFactory.create(tableFile(entry.path()), batch, batch == 0 ? 0L : batches.watermarks()[batch - 1]));
         }
         Dataset<Row> files = spark.createDataFrame(batchOfFile, new StructType()
                 .add("file", DataTypes.StringType)
@@ -188,20 +189,40 @@ abstract class CrashRecoveryScenario
                 .isZero();
     }
 
-    /** Each micro-batch's watermark, from the query's offset log; the last batch must be committed. */
-    private static long[] batchWatermarks(SparkSession spark, String checkpoint)
+    /**
+     * A streaming query's micro-batches, from its offset log: each one's watermark, and the offset in its (one) file
+     * source's log up to which it read. The last batch must be committed.
+     */
+    private record QueryBatches(long[] watermarks, long[] logOffsets)
     {
-        OffsetSeqLog offsets = new OffsetSeqLog(spark, checkpoint + "/offsets");
-        long latest = (Long) offsets.getLatest().get()._1();
-        assertThat(new CommitLog(spark, checkpoint + "/commits").getLatest().get()._1())
-                .as("the last batch of " + checkpoint + " is committed").isEqualTo(latest);
-        long[] watermarks = new long[Math.toIntExact(latest + 1)];
-        for (int batch = 0; batch <= latest; batch++) {
-            scala.Option<OffsetSeq> offset = offsets.get(batch);
-            assertThat(offset.isDefined()).as("offsets of batch %d in %s (Spark keeps the last 100)", batch, checkpoint).isTrue();
-            watermarks[batch] = offset.get().metadata().get().batchWatermarkMs();
+        static QueryBatches read(SparkSession spark, String checkpoint)
+        {
+            OffsetSeqLog offsets = new OffsetSeqLog(spark, checkpoint + "/offsets");
+            long latest = (Long) offsets.getLatest().get()._1();
+            assertThat(new CommitLog(spark, checkpoint + "/commits").getLatest().get()._1())
+                    .as("the last batch of " + checkpoint + " is committed").isEqualTo(latest);
+            long[] watermarks = new long[Math.toIntExact(latest + 1)];
+            long[] logOffsets = new long[watermarks.length];
+            for (int batch = 0; batch <= latest; batch++) {
+                scala.Option<OffsetSeq> offset = offsets.get(batch);
+                assertThat(offset.isDefined()).as("offsets of batch %d in %s (Spark keeps the last 100)", batch, checkpoint).isTrue();
+                watermarks[batch] = offset.get().metadata().get().batchWatermarkMs();
+                scala.Option<org.apache.spark.sql.connector.read.streaming.Offset> source = offset.get().offsets().head();
+                logOffsets[batch] = source.isEmpty() ? -1 : FileStreamSourceOffset.apply((Offset) source.get()).logOffset();
+            }
+            return new QueryBatches(watermarks, logOffsets);
         }
-        return watermarks;
+
+        /** The batch that read the source log's entry {@code entry}: the first whose offset reaches it. */
+        int readingEntry(long entry)
+        {
+            for (int batch = 0; batch < logOffsets.length; batch++) {
+                if (logOffsets[batch] >= entry) {
+                    return batch;
+                }
+            }
+            throw new AssertionError("no batch read entry " + entry + " of the source log; the batches read up to " + Arrays.toString(logOffsets));
+        }
     }
 
     /** A file's path under processed_data, however its URI is spelt ({@code file:/}, {@code file:///}, {@code hdfs://...}). */
