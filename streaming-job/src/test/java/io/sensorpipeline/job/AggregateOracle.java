@@ -1,0 +1,190 @@
+package io.sensorpipeline.job;
+
+import io.sensorpipeline.job.transform.WindowedAggregates;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.execution.streaming.CommitLog;
+import org.apache.spark.sql.execution.streaming.FileStreamSource;
+import org.apache.spark.sql.execution.streaming.FileStreamSourceLog;
+import org.apache.spark.sql.execution.streaming.FileStreamSourceOffset;
+import org.apache.spark.sql.execution.streaming.Offset;
+import org.apache.spark.sql.execution.streaming.OffsetSeq;
+import org.apache.spark.sql.execution.streaming.OffsetSeqLog;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import scala.collection.JavaConverters;
+
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.input_file_name;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.substring_index;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.timestamp_millis;
+import static org.apache.spark.sql.functions.when;
+import static org.apache.spark.sql.functions.window;
+
+/**
+ * What a windowed aggregate table must hold, worked out from its input table and the aggregate query's own
+ * checkpoint, and compared with what it holds.
+ * <p>
+ * The query's offset log holds each micro-batch's watermark and how far into its file source's log the batch read;
+ * that log says which input files each of its entries added. In batch {@code b} Spark drops a reading as late when its
+ * window ends at or before the watermark of batch {@code b - 1} ({@code getInputWatermarkForLateEvents}, Spark 3.5),
+ * and emits a window once the watermark passes its end. So every window the final watermark closed must have its row,
+ * counting exactly its readings that were not late; a lost or repeated batch, or state lost across a kill, shows as a
+ * window missing, or counting too many or too few.
+ * <p>
+ * The source log's entries are not the query's batches: a batch without new files (one that only moves the watermark
+ * on and emits windows) adds no entry. Such a batch is also how an aggregate query can drop a reading that the ingest
+ * query kept: ingest checks a reading against the watermark of its own previous batch, the aggregates against theirs,
+ * which after a batch without data already counts the readings of the ingest batch before it.
+ */
+final class AggregateOracle
+{
+    private AggregateOracle() {}
+
+    /**
+     * @param unreadFiles input files that no batch of the query read (at most five)
+     * @param firstWrong the first windows (at most 20) that are missing, not closed, or count other than expected
+     */
+    record Result(long closedWindows, long readings, long late, Timestamp finalWatermark, List<String> unreadFiles, long wrongWindows, List<String> firstWrong)
+    {
+        @Override
+        public String toString()
+        {
+            return String.format("%d windows closed by the final watermark %s, %d readings in them, %d dropped as late by Spark's rule, %d windows wrong",
+                    closedWindows, finalWatermark, readings, late, wrongWindows);
+        }
+    }
+
+    /**
+     * @param input the input table's location; its name is the last part of the path
+     * @param table the aggregate table's location, with the columns {@code window_start}, {@code readings} and the keys
+     * @param checkpoint the aggregate query's checkpoint (one file source, the input table)
+     * @param window the query's window, tumbling, on the input's column {@code timestamp}
+     * @param key the columns the query groups by besides the window
+     */
+    static Result check(SparkSession spark, String input, String table, String checkpoint, Duration window, String... key)
+    {
+        QueryBatches batches = QueryBatches.read(spark, checkpoint);
+        long finalWatermark = batches.watermarks()[batches.watermarks().length - 1];
+        String marker = "/" + input.substring(input.lastIndexOf('/') + 1) + "/";
+        List<Row> batchOfFile = new ArrayList<>();
+        for (FileStreamSource.FileEntry entry : new FileStreamSourceLog(FileStreamSourceLog.VERSION(), spark, checkpoint + "/sources/0").allFiles()) {
+            int batch = batches.readingEntry(entry.batchId());
+            batchOfFile.add(RowFactory.create(underTable(entry.path(), marker), batch, batch == 0 ? 0L : batches.watermarks()[batch - 1]));
+        }
+        Dataset<Row> files = spark.createDataFrame(batchOfFile, new StructType()
+                .add("file", DataTypes.StringType)
+                .add("batch", DataTypes.IntegerType)
+                .add("late_at_or_before_ms", DataTypes.LongType));
+        // Files by their path under the table, however each side spells the URI (file:/, file:///, hdfs://host:port/).
+        Dataset<Row> read = spark.read().parquet(input)
+                .withColumn("file", substring_index(input_file_name(), marker, -1))
+                .join(files, JavaConverters.asScalaBuffer(List.of("file")).toSeq(), "left");
+        List<String> unread = read.where(col("batch").isNull()).select("file").distinct().limit(5).as(Encoders.STRING()).collectAsList();
+
+        List<Column> grouping = new ArrayList<>();
+        grouping.add(col("window"));
+        List<String> joinColumns = new ArrayList<>(Arrays.asList(key));
+        joinColumns.add("window_start");
+        for (String column : key) {
+            grouping.add(col(column));
+        }
+        Column late = col("window.end").leq(timestamp_millis(col("late_at_or_before_ms")));
+        Dataset<Row> expected = read.withColumn("window", window(col("timestamp"), WindowedAggregates.interval(window)))
+                .groupBy(grouping.toArray(Column[]::new))
+                .agg(count(when(not(late), true)).as("expected"), count(when(late, true)).as("late"))
+                .where(col("window.end").leq(timestamp_millis(lit(finalWatermark))))
+                .withColumn("window_start", col("window.start"))
+                .drop("window")
+                .cache();
+        try {
+            Row totals = expected.agg(count(when(col("expected").gt(0), true)), sum("expected"), sum("late")).first();
+
+            List<Column> writtenColumns = new ArrayList<>();
+            for (String column : joinColumns) {
+                writtenColumns.add(col(column));
+            }
+            writtenColumns.add(col("readings"));
+            Dataset<Row> written = spark.read().parquet(table).select(writtenColumns.toArray(Column[]::new));
+            Dataset<Row> wrong = expected.where(col("expected").gt(0))
+                    .join(written, JavaConverters.asScalaBuffer(joinColumns).toSeq(), "full_outer")
+                    .where(col("expected").isNull().or(col("readings").isNull()).or(col("readings").notEqual(col("expected"))))
+                    .cache();
+            List<String> shown = new ArrayList<>();
+            for (Row row : wrong.orderBy("window_start").limit(20).collectAsList()) {
+                StringBuilder line = new StringBuilder();
+                for (String column : joinColumns) {
+                    line.append(column).append('=').append(row.<Object>getAs(column)).append(' ');
+                }
+                shown.add(line + "expected=" + row.getAs("expected") + " late=" + row.getAs("late") + " written=" + row.getAs("readings"));
+            }
+            long wrongCount = wrong.count();
+            wrong.unpersist();
+            return new Result(totals.getLong(0), totals.isNullAt(1) ? 0 : totals.getLong(1), totals.isNullAt(2) ? 0 : totals.getLong(2),
+                    new Timestamp(finalWatermark), unread, wrongCount, shown);
+        }
+        finally {
+            expected.unpersist();
+        }
+    }
+
+    /** A file's path under its table: what follows the table's name in the URI. */
+    private static String underTable(String uri, String marker)
+    {
+        return uri.substring(uri.lastIndexOf(marker) + marker.length());
+    }
+
+    /**
+     * A streaming query's micro-batches, from its offset log: each one's watermark, and the offset in its (one) file
+     * source's log up to which it read. The last batch must be committed.
+     */
+    private record QueryBatches(long[] watermarks, long[] logOffsets)
+    {
+        static QueryBatches read(SparkSession spark, String checkpoint)
+        {
+            OffsetSeqLog offsets = new OffsetSeqLog(spark, checkpoint + "/offsets");
+            long latest = (Long) offsets.getLatest().get()._1();
+            long committed = (Long) new CommitLog(spark, checkpoint + "/commits").getLatest().get()._1();
+            if (committed != latest) {
+                throw new AssertionError("the last batch of " + checkpoint + " is not committed: offsets up to " + latest + ", commits up to " + committed);
+            }
+            long[] watermarks = new long[Math.toIntExact(latest + 1)];
+            long[] logOffsets = new long[watermarks.length];
+            for (int batch = 0; batch <= latest; batch++) {
+                scala.Option<OffsetSeq> offset = offsets.get(batch);
+                if (offset.isEmpty()) {
+                    throw new AssertionError("no offsets of batch " + batch + " in " + checkpoint + " (Spark keeps the last 100)");
+                }
+                watermarks[batch] = offset.get().metadata().get().batchWatermarkMs();
+                scala.Option<org.apache.spark.sql.connector.read.streaming.Offset> source = offset.get().offsets().head();
+                logOffsets[batch] = source.isEmpty() ? -1 : FileStreamSourceOffset.apply((Offset) source.get()).logOffset();
+            }
+            return new QueryBatches(watermarks, logOffsets);
+        }
+
+        /** The batch that read the source log's entry {@code entry}: the first whose offset reaches it. */
+        int readingEntry(long entry)
+        {
+            for (int batch = 0; batch < logOffsets.length; batch++) {
+                if (logOffsets[batch] >= entry) {
+                    return batch;
+                }
+            }
+            throw new AssertionError("no batch read entry " + entry + " of the source log; the batches read up to " + Arrays.toString(logOffsets));
+        }
+    }
+}
