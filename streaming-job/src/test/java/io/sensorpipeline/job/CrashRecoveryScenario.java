@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -62,6 +63,37 @@ abstract class CrashRecoveryScenario
 
         SparkSession spark = SparkTestSession.get();
         JobSettings settings = settings();
+        try {
+            assertTablesExact(spark, settings);
+        }
+        catch (AssertionError | RuntimeException e) {
+            try {
+                keepLake();
+            }
+            catch (IOException | RuntimeException copy) {
+                e.addSuppressed(copy);
+            }
+            throw e;
+        }
+
+        // compact on this backend: the day's many small files become one, and a query during the run sees them all.
+        TableCompaction.Result compaction = CompactionCheck.compactWhileReading(spark, settings, IngestQuery.PROCESSED_DATA,
+                CompactionCheck.busiestDay(spark, settings, IngestQuery.PROCESSED_DATA));
+        assertThat(compaction.filesAfter()).isEqualTo(1);
+        assertThat(new Verify(spark, settings).run(System.out).addsUp()).isTrue();
+    }
+
+    /**
+     * Keeps the lake and the checkpoints of a failed run in {@link #directory()}, which the test then keeps; the local
+     * disk's are there already.
+     */
+    void keepLake()
+            throws IOException
+    {}
+
+    private void assertTablesExact(SparkSession spark, JobSettings settings)
+            throws IOException
+    {
         Verify.Accounting accounting = new Verify(spark, settings).run(System.out);
         assertThat(accounting.addsUp()).isTrue();
         assertThat(accounting.countedByJob()).as("the drops the job counted, kept exactly once through both kills").isTrue();
@@ -77,16 +109,11 @@ abstract class CrashRecoveryScenario
         assertWindowsExact(spark, settings, directory(), StreamingJob.SENSOR_AGGREGATES, settings.sensorWindow(), "sensorId");
         assertWindowsExact(spark, settings, directory(), StreamingJob.SITE_AGGREGATES, settings.siteWindow(), "siteId", "type");
         assertAlertsComplete(spark, settings);
-
-        // compact on this backend: the day's many small files become one, and a query during the run sees them all.
-        TableCompaction.Result compaction = CompactionCheck.compactWhileReading(spark, settings, IngestQuery.PROCESSED_DATA,
-                CompactionCheck.busiestDay(spark, settings, IngestQuery.PROCESSED_DATA));
-        assertThat(compaction.filesAfter()).isEqualTo(1);
-        assertThat(new Verify(spark, settings).run(System.out).addsUp()).isTrue();
     }
 
     /** See {@link AggregateOracle}: every window the final watermark closed, with exactly the readings Spark counts in it. */
     private static void assertWindowsExact(SparkSession spark, JobSettings settings, Path directory, String table, Duration window, String... key)
+            throws IOException
     {
         AggregateOracle.Result result = AggregateOracle.check(spark, settings.tablePath(IngestQuery.PROCESSED_DATA), settings.tablePath(table),
                 settings.checkpointPath(table), window, key);
@@ -94,9 +121,21 @@ abstract class CrashRecoveryScenario
         assertThat(result.closedWindows()).as("closed windows of " + table).isPositive();
         assertThat(result.unreadFiles()).as("files of processed_data that %s never read", table).isEmpty();
         assertThat(result.wrongWindows())
-                .as("windows of %s missing, not closed, or counting other than their readings (final watermark %s; the first ones: %s; the job's logs in %s)",
-                        table, result.finalWatermark(), result.firstWrong(), directory)
+                .as("windows of %s missing, not closed, or counting other than their readings (final watermark %s; the first ones: %s; the job's logs in %s; "
+                                + "the query's last batches:%n%s)",
+                        table, result.finalWatermark(), result.firstWrong(), directory, progress(directory, table))
                 .isZero();
+    }
+
+    /** The last 40 progress lines of a query in the jobs' log: its batches' rows, watermarks and late rows dropped. */
+    private static String progress(Path directory, String query)
+            throws IOException
+    {
+        List<String> lines;
+        try (Stream<String> log = Files.lines(directory.resolve("job.log"))) {
+            lines = log.filter(line -> line.contains(" " + query + " batch ")).toList();
+        }
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 
     /** The alerts table holds exactly the alerts that the final processed_data and sensor_aggregates call for. */

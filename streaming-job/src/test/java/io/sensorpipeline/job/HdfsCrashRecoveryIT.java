@@ -56,6 +56,14 @@ class HdfsCrashRecoveryIT
     }
 
     @Override
+    void keepLake()
+            throws IOException
+    {
+        // The MiniDFSCluster's blocks go with it.
+        hdfs.getFileSystem().copyToLocalFile(new org.apache.hadoop.fs.Path("/sensor-pipeline"), new org.apache.hadoop.fs.Path(directory.resolve("lake-copy").toUri()));
+    }
+
+    @Override
     Path directory()
     {
         return directory;
