@@ -7,6 +7,7 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.execution.streaming.CommitLog;
 import org.apache.spark.sql.execution.streaming.FileStreamSource;
 import org.apache.spark.sql.execution.streaming.FileStreamSourceLog;
@@ -23,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
@@ -84,25 +86,23 @@ final class AggregateOracle
         List<Row> batchOfFile = new ArrayList<>();
         for (FileStreamSource.FileEntry entry : new FileStreamSourceLog(FileStreamSourceLog.VERSION(), spark, checkpoint + "/sources/0").allFiles()) {
             int batch = batches.readingEntry(entry.batchId());
-            batchOfFile.add(RowFactory.create(underTable(entry.path(), marker), batch, batch == 0 ? 0L : batches.watermarks()[batch - 1]));
+            batchOfFile.add(RowFactory.create(entry.path(), batch, batch == 0 ? 0L : batches.watermarks()[batch - 1]));
         }
-        Dataset<Row> files = spark.createDataFrame(batchOfFile, new StructType()
-                .add("file", DataTypes.StringType)
-                .add("batch", DataTypes.IntegerType)
-                .add("late_at_or_before_ms", DataTypes.LongType));
         // Files by their path under the table, however each side spells the URI (file:/, file:///, hdfs://host:port/).
+        Dataset<Row> files = spark.createDataFrame(batchOfFile, new StructType()
+                        .add("path", DataTypes.StringType)
+                        .add("batch", DataTypes.IntegerType)
+                        .add("late_at_or_before_ms", DataTypes.LongType))
+                .withColumn("file", substring_index(col("path"), marker, -1));
         Dataset<Row> read = spark.read().parquet(input)
                 .withColumn("file", substring_index(input_file_name(), marker, -1))
                 .join(files, JavaConverters.asScalaBuffer(List.of("file")).toSeq(), "left");
         List<String> unread = read.where(col("batch").isNull()).select("file").distinct().limit(5).as(Encoders.STRING()).collectAsList();
 
-        List<Column> grouping = new ArrayList<>();
-        grouping.add(col("window"));
+        List<Column> grouping = new ArrayList<>(List.of(col("window")));
         List<String> joinColumns = new ArrayList<>(Arrays.asList(key));
         joinColumns.add("window_start");
-        for (String column : key) {
-            grouping.add(col(column));
-        }
+        Arrays.stream(key).map(functions::col).forEach(grouping::add);
         Column late = col("window.end").leq(timestamp_millis(col("late_at_or_before_ms")));
         Dataset<Row> expected = read.withColumn("window", window(col("timestamp"), WindowedAggregates.interval(window)))
                 .groupBy(grouping.toArray(Column[]::new))
@@ -114,12 +114,7 @@ final class AggregateOracle
         try {
             Row totals = expected.agg(count(when(col("expected").gt(0), true)), sum("expected"), sum("late")).first();
 
-            List<Column> writtenColumns = new ArrayList<>();
-            for (String column : joinColumns) {
-                writtenColumns.add(col(column));
-            }
-            writtenColumns.add(col("readings"));
-            Dataset<Row> written = spark.read().parquet(table).select(writtenColumns.toArray(Column[]::new));
+            Dataset<Row> written = spark.read().parquet(table).select(Stream.concat(joinColumns.stream(), Stream.of("readings")).map(functions::col).toArray(Column[]::new));
             Dataset<Row> wrong = expected.where(col("expected").gt(0))
                     .join(written, JavaConverters.asScalaBuffer(joinColumns).toSeq(), "full_outer")
                     .where(col("expected").isNull().or(col("readings").isNull()).or(col("readings").notEqual(col("expected"))))
@@ -140,12 +135,6 @@ final class AggregateOracle
         finally {
             expected.unpersist();
         }
-    }
-
-    /** A file's path under its table: what follows the table's name in the URI. */
-    private static String underTable(String uri, String marker)
-    {
-        return uri.substring(uri.lastIndexOf(marker) + marker.length());
     }
 
     /**
