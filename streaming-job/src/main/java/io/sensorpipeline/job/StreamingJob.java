@@ -16,7 +16,6 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.streaming.StreamingQuery;
-import org.apache.spark.sql.streaming.Trigger;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
@@ -196,14 +195,15 @@ public final class StreamingJob
         Enrichment enrichment = new Enrichment(sensors);
         StructType processedSchema = enrichment.apply(decoding.decode(spark.createDataFrame(List.of(), KAFKA_RECORD))).schema();
         WindowedAggregates aggregates = new WindowedAggregates(settings.watermarkDelay());
+        AggregatesQuery aggregatesQuery = new AggregatesQuery(settings);
         StructType sensorAggregatesSchema = aggregates.perSensor(spark.createDataFrame(List.of(), processedSchema), settings.sensorWindow()).schema();
 
         // Each stage reads only what the stages before it write; the queries within a stage are independent.
         List<List<Starter>> stages = List.of(
                 List.of(() -> new IngestQuery(spark, settings, decoding, enrichment).start(KafkaSource.read(spark, settings))),
                 List.of(
-                        () -> writeAppend(SENSOR_AGGREGATES, aggregates.perSensor(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.sensorWindow())),
-                        () -> writeAppend(SITE_AGGREGATES, aggregates.perSite(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.siteWindow()))),
+                        () -> aggregatesQuery.start(SENSOR_AGGREGATES, aggregates.perSensor(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.sensorWindow())),
+                        () -> aggregatesQuery.start(SITE_AGGREGATES, aggregates.perSite(readTable(IngestQuery.PROCESSED_DATA, processedSchema), settings.siteWindow()))),
                 List.of(() -> new AlertsQuery(spark, settings).start(readTable(IngestQuery.PROCESSED_DATA, processedSchema),
                         readTable(SENSOR_AGGREGATES, sensorAggregatesSchema))));
         if (ingestOnly) {
@@ -255,22 +255,6 @@ public final class StreamingJob
     {
         StreamingQuery start()
                 throws Exception;
-    }
-
-    private StreamingQuery writeAppend(String table, Dataset<Row> rows)
-            throws Exception
-    {
-        // One file per day per batch: an aggregate batch holds a few thousand rows, and the state stays spread over the
-        // shuffle partitions (the extra shuffle moves the output rows only).
-        return rows.repartition(1).writeStream()
-                .queryName(table)
-                .format("parquet")
-                .outputMode("append")
-                .partitionBy("event_date")
-                .option("path", settings.tablePath(table))
-                .option("checkpointLocation", settings.checkpointPath(table))
-                .trigger(settings.trigger().isEmpty() ? Trigger.AvailableNow() : Trigger.ProcessingTime(settings.aggregatesTrigger().toMillis()))
-                .start();
     }
 
     static String usage()

@@ -49,9 +49,9 @@ import static org.apache.spark.sql.functions.window;
  * window missing, or counting too many or too few.
  * <p>
  * The source log's entries are not the query's batches: a batch without new files (one that only moves the watermark
- * on and emits windows) adds no entry. Such a batch is also how an aggregate query can drop a reading that the ingest
- * query kept: ingest checks a reading against the watermark of its own previous batch, the aggregates against theirs,
- * which after a batch without data already counts the readings of the ingest batch before it.
+ * on and emits windows) adds no entry. Such a batch is also how an aggregate query could drop a reading that the
+ * ingest query kept, which is why the job's aggregates run none while ingest runs (see {@link AggregatesQuery}); the
+ * crash tests check that none was dropped.
  */
 final class AggregateOracle
 {

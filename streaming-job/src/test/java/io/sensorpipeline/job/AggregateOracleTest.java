@@ -28,7 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class AggregateOracleTest
 {
-    private static final StructType READINGS = new StructType()
+    /** The columns of processed_data that the aggregates read. */
+    static final StructType READINGS = new StructType()
             .add("sensorId", DataTypes.StringType)
             .add("type", DataTypes.StringType)
             .add("siteId", DataTypes.StringType)
@@ -82,7 +83,8 @@ class AggregateOracleTest
                 "sensorId=sensor-1 window_start=2026-12-07 10:01:00.0 expected=1 late=0 written=null");
     }
 
-    private static void append(SparkSession spark, String input, String... times)
+    /** Appends one file of readings of sensor-1 on 2026-12-07 at the given times to the table at {@code input}. */
+    static void append(SparkSession spark, String input, String... times)
     {
         List<Row> rows = new ArrayList<>();
         for (String time : times) {

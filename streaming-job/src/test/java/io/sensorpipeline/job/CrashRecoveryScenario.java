@@ -111,7 +111,7 @@ abstract class CrashRecoveryScenario
         assertAlertsComplete(spark, settings);
     }
 
-    /** See {@link AggregateOracle}: every window the final watermark closed, with exactly the readings Spark counts in it. */
+    /** See {@link AggregateOracle}: every window the final watermark closed, with exactly its readings in processed_data. */
     private static void assertWindowsExact(SparkSession spark, JobSettings settings, Path directory, String table, Duration window, String... key)
             throws IOException
     {
@@ -120,6 +120,11 @@ abstract class CrashRecoveryScenario
         System.out.println(table + ": " + result);
         assertThat(result.closedWindows()).as("closed windows of " + table).isPositive();
         assertThat(result.unreadFiles()).as("files of processed_data that %s never read", table).isEmpty();
+        // The ingest query kept every reading of processed_data, and the aggregates drop none of them (see AggregatesQuery).
+        assertThat(result.late())
+                .as("readings of processed_data that %s dropped as late (the job's logs in %s; the query's last batches:%n%s)",
+                        table, directory, progress(directory, table))
+                .isZero();
         assertThat(result.wrongWindows())
                 .as("windows of %s missing, not closed, or counting other than their readings (final watermark %s; the first ones: %s; the job's logs in %s; "
                                 + "the query's last batches:%n%s)",

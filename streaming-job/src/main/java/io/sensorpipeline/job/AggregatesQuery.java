@@ -1,0 +1,85 @@
+package io.sensorpipeline.job;
+
+import io.sensorpipeline.job.io.Checkpoint;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.RuntimeConfig;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.streaming.DataStreamWriter;
+import org.apache.spark.sql.streaming.StreamingQuery;
+import org.apache.spark.sql.streaming.Trigger;
+import scala.Option;
+
+import java.util.concurrent.TimeoutException;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The query of one windowed aggregate ({@code sensor_aggregates}, {@code site_aggregates}): the aggregate of
+ * {@code processed_data}'s committed files, appended to its table as the watermark closes each window.
+ * <p>
+ * With a processing-time trigger the query runs no micro-batch without new files, so it counts every reading the
+ * ingest query kept. Spark keeps a watermark per query, and in batch {@code b} drops a reading whose window ended at or
+ * before the watermark of batch {@code b - 1}. A batch without new files would move this query's watermark on to count
+ * every reading read so far; the next batch would then check the ingest query's newest readings against a watermark
+ * that already counts the ingest batch before them, while the ingest query checked them against one that did not.
+ * Without such batches, the batch before the one that reads an ingest batch read an earlier ingest batch, the batches
+ * before it only earlier ones still, so this query's watermark is never ahead of the one the ingest query checked the
+ * reading against. The cost: a window closed by a batch's watermark is written by the next batch with new files, so
+ * while no readings arrive the last windows wait.
+ * <p>
+ * With available-now, the query starts once the ingest query has ended. When ingest's latest batch was one without
+ * new data (Spark runs one at the end of a run that moved the watermark), ingest's watermark counts every reading this
+ * query can read, and this query runs its own batch without data to write the windows that are due. Otherwise (a run
+ * in which ingest found nothing new, after a run that was stopped) the query runs none either, and those windows wait
+ * for a later run.
+ */
+public final class AggregatesQuery
+{
+    static final String NO_DATA_BATCHES = "spark.sql.streaming.noDataMicroBatches.enabled";
+
+    private final JobSettings settings;
+
+    public AggregatesQuery(JobSettings settings)
+    {
+        this.settings = requireNonNull(settings, "settings is null");
+    }
+
+    /** Starts the query that appends {@code aggregate}, a streaming aggregate of processed_data, to {@code table}. */
+    public StreamingQuery start(String table, Dataset<Row> aggregate)
+            throws TimeoutException
+    {
+        // One file per day per batch: an aggregate batch holds a few thousand rows, and the state stays spread over the
+        // shuffle partitions (the extra shuffle moves the output rows only).
+        DataStreamWriter<Row> writer = aggregate.repartition(1).writeStream()
+                .queryName(table)
+                .format("parquet")
+                .outputMode("append")
+                .partitionBy("event_date")
+                .option("path", settings.tablePath(table))
+                .option("checkpointLocation", settings.checkpointPath(table));
+        if (settings.trigger().isEmpty()) {
+            writer.trigger(Trigger.AvailableNow());
+            if (Checkpoint.latestBatchWithoutNewData(aggregate.sparkSession(), settings.checkpointPath(IngestQuery.NAME))) {
+                return writer.start();
+            }
+        }
+        else {
+            writer.trigger(Trigger.ProcessingTime(settings.aggregatesTrigger().toMillis()));
+        }
+        // A query takes a copy of its session's settings when it starts, so the change holds for this query alone.
+        RuntimeConfig conf = aggregate.sparkSession().conf();
+        Option<String> before = conf.getOption(NO_DATA_BATCHES);
+        conf.set(NO_DATA_BATCHES, false);
+        try {
+            return writer.start();
+        }
+        finally {
+            if (before.isDefined()) {
+                conf.set(NO_DATA_BATCHES, before.get());
+            }
+            else {
+                conf.unset(NO_DATA_BATCHES);
+            }
+        }
+    }
+}

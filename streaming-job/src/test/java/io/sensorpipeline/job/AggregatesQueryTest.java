@@ -1,0 +1,119 @@
+package io.sensorpipeline.job;
+
+import io.sensorpipeline.job.transform.WindowedAggregates;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.connector.read.streaming.Offset;
+import org.apache.spark.sql.execution.streaming.LongOffset;
+import org.apache.spark.sql.execution.streaming.OffsetSeq;
+import org.apache.spark.sql.execution.streaming.OffsetSeqLog;
+import org.apache.spark.sql.streaming.StreamingQuery;
+import org.apache.spark.sql.streaming.StreamingQueryProgress;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import scala.collection.JavaConverters;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The aggregates' query with a processing-time trigger counts a reading that the ingest query kept, even when the
+ * batch before it already closed the reading's window (see {@link AggregatesQuery}).
+ */
+class AggregatesQueryTest
+{
+    @TempDir
+    Path directory;
+
+    @Test
+    void noBatchWithoutNewFilesSoAReadingIngestKeptIsCounted()
+            throws Exception
+    {
+        SparkSession spark = SparkTestSession.get();
+        JobSettings settings = JobSettings.load(List.of("--lake-root", directory.resolve("lake").toString(),
+                "--checkpoint-root", directory.resolve("checkpoints").toString(), "--trigger", "1s", "--aggregates-trigger", "100ms",
+                "--watermark", "1m", "--future-tolerance", "10s", "--sensor-window", "1m"), Map.of());
+        String input = settings.tablePath(IngestQuery.PROCESSED_DATA);
+        String table = settings.tablePath(StreamingJob.SENSOR_AGGREGATES);
+        String checkpoint = settings.checkpointPath(StreamingJob.SENSOR_AGGREGATES);
+
+        // An ingest batch: its latest reading, 10:03, moves the aggregates' watermark to 10:02, past the window 10:00-10:01.
+        AggregateOracleTest.append(spark, input, "10:00:10", "10:00:20", "10:03:00");
+        Object settingBefore = spark.conf().getOption(AggregatesQuery.NO_DATA_BATCHES);
+        StreamingQuery query = new AggregatesQuery(settings).start(StreamingJob.SENSOR_AGGREGATES, new WindowedAggregates(settings.watermarkDelay())
+                .perSensor(spark.readStream().schema(AggregateOracleTest.READINGS).parquet(input), settings.sensorWindow()));
+        try {
+            assertThat(spark.conf().getOption(AggregatesQuery.NO_DATA_BATCHES)).as("the session's setting, for the queries started after").isEqualTo(settingBefore);
+            awaitInputRows(query, 3);
+            // Twenty triggers without new files: a batch of their own would move the watermark to 10:02 and close the window.
+            Thread.sleep(2_000);
+            // The next ingest batch. The ingest query checked it against the watermark of its batch before, which had
+            // seen no reading, and kept 10:00:40, whose window ended at 10:01.
+            AggregateOracleTest.append(spark, input, "10:00:40", "10:05:00");
+            awaitInputRows(query, 5);
+            query.processAllAvailable();
+        }
+        finally {
+            query.stop();
+        }
+
+        Map<String, Long> written = new TreeMap<>();
+        for (Row row : spark.read().parquet(table).select("window_start", "readings").collectAsList()) {
+            written.put(row.getTimestamp(0).toString(), row.getLong(1));
+        }
+        assertThat(written).as("windows in the table").isEqualTo(Map.of("2026-12-07 10:00:00.0", 3L));
+        AggregateOracle.Result result = AggregateOracle.check(spark, input, table, checkpoint, settings.sensorWindow(), "sensorId");
+        assertThat(result.late()).as("readings dropped as late").isZero();
+        assertThat(result.closedWindows()).isEqualTo(1);
+        assertThat(result.wrongWindows()).as("wrong windows: %s", result.firstWrong()).isZero();
+    }
+
+    @Test
+    void availableNowWritesTheWindowsDueOnlyWhenIngestsWatermarkCountsAllItsReadings()
+            throws Exception
+    {
+        SparkSession spark = SparkTestSession.get();
+        for (boolean ingestCaughtUp : new boolean[] {true, false}) {
+            Path root = directory.resolve("caught-up-" + ingestCaughtUp);
+            JobSettings settings = JobSettings.load(List.of("--lake-root", root.resolve("lake").toString(), "--checkpoint-root",
+                    root.resolve("checkpoints").toString(), "--trigger", "available-now", "--watermark", "1m", "--future-tolerance", "10s",
+                    "--sensor-window", "1m"), Map.of());
+            String input = settings.tablePath(IngestQuery.PROCESSED_DATA);
+            AggregateOracleTest.append(spark, input, "10:00:10", "10:00:20", "10:03:00");
+            // Ingest's offset log: a batch that read the file, then (at the end of its run) one that read nothing new and
+            // only moved the watermark on; or, as after a run that was stopped, the batch that read the file alone.
+            OffsetSeqLog ingestOffsets = new OffsetSeqLog(spark, settings.checkpointPath(IngestQuery.NAME) + "/offsets");
+            ingestOffsets.add(0, OffsetSeq.fill(JavaConverters.asScalaBuffer(List.<Offset>of(new LongOffset(3))).toSeq()));
+            if (ingestCaughtUp) {
+                ingestOffsets.add(1, OffsetSeq.fill(JavaConverters.asScalaBuffer(List.<Offset>of(new LongOffset(3))).toSeq()));
+            }
+
+            new AggregatesQuery(settings).start(StreamingJob.SENSOR_AGGREGATES, new WindowedAggregates(settings.watermarkDelay())
+                    .perSensor(spark.readStream().schema(AggregateOracleTest.READINGS).parquet(input), settings.sensorWindow())).awaitTermination();
+
+            // The file's batch moves the watermark to 10:02; a batch without data after it writes the window 10:00-10:01.
+            List<Row> windows = spark.read().schema("window_start TIMESTAMP, readings BIGINT").parquet(settings.tablePath(StreamingJob.SENSOR_AGGREGATES))
+                    .collectAsList();
+            assertThat(windows).as("windows written when ingest's latest batch read nothing new: %s", ingestCaughtUp)
+                    .map(row -> row.getTimestamp(0) + "=" + row.getLong(1))
+                    .isEqualTo(ingestCaughtUp ? List.of("2026-12-07 10:00:00.0=2") : List.of());
+        }
+    }
+
+    private static void awaitInputRows(StreamingQuery query, long rows)
+            throws InterruptedException
+    {
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        while (Arrays.stream(query.recentProgress()).mapToLong(StreamingQueryProgress::numInputRows).sum() < rows) {
+            assertThat(System.nanoTime()).as("%d input rows within a minute: %s", rows, query.status()).isLessThan(deadline);
+            assertThat(query.exception().isEmpty()).as("query failed: %s", query.exception()).isTrue();
+            Thread.sleep(50);
+        }
+    }
+}
