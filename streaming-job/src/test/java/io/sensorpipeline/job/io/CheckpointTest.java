@@ -36,6 +36,11 @@ class CheckpointTest
         assertThat(Checkpoint.latestBatchWithoutNewData(spark, checkpoint)).as("one source moved on").isFalse();
         log.add(2, offsets(100, 9));
         assertThat(Checkpoint.latestBatchWithoutNewData(spark, checkpoint)).as("the same offsets again").isTrue();
+
+        // The batch before the latest no longer in the log: nothing says the latest read nothing new.
+        String purged = directory.resolve("purged").toUri().toString();
+        new OffsetSeqLog(spark, purged + "/offsets").add(5, offsets(100, 9));
+        assertThat(Checkpoint.latestBatchWithoutNewData(spark, purged)).as("batch 4 purged").isFalse();
     }
 
     private static OffsetSeq offsets(long... offsets)
