@@ -27,11 +27,11 @@ import static java.util.Objects.requireNonNull;
  * reading against. The cost: a window closed by a batch's watermark is written by the next batch with new files, so
  * while no readings arrive the last windows wait.
  * <p>
- * With available-now, the query starts once the ingest query has ended. When ingest's latest batch was one without
- * new data (Spark runs one at the end of a run that moved the watermark), ingest's watermark counts every reading this
- * query can read, and this query runs its own batch without data to write the windows that are due. Otherwise (a run
- * in which ingest found nothing new, after a run that was stopped) the query runs none either, and those windows wait
- * for a later run.
+ * With available-now, the query starts once the ingest query has ended. When ingest's latest batch did not move its
+ * watermark on (Spark ends a run that moved it with a batch without new data), the watermark ingest checks its next
+ * readings against counts every reading this query can read, and this query runs its own batch without data to write
+ * the windows that are due. Otherwise (a run in which ingest found nothing new, after a run that was stopped) the
+ * query runs none either, and those windows wait for a later run.
  */
 public final class AggregatesQuery
 {
@@ -59,7 +59,7 @@ public final class AggregatesQuery
                 .option("checkpointLocation", settings.checkpointPath(table));
         if (settings.trigger().isEmpty()) {
             writer.trigger(Trigger.AvailableNow());
-            if (Checkpoint.latestBatchWithoutNewData(aggregate.sparkSession(), settings.checkpointPath(IngestQuery.NAME))) {
+            if (Checkpoint.watermarkCountsEveryRow(aggregate.sparkSession(), settings.checkpointPath(IngestQuery.NAME))) {
                 return writer.start();
             }
         }

@@ -1,19 +1,16 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.job.io.CheckpointTest;
 import io.sensorpipeline.job.transform.WindowedAggregates;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.connector.read.streaming.Offset;
-import org.apache.spark.sql.execution.streaming.LongOffset;
-import org.apache.spark.sql.execution.streaming.OffsetSeq;
-import org.apache.spark.sql.execution.streaming.OffsetSeqLog;
 import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.streaming.StreamingQueryProgress;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import scala.collection.JavaConverters;
 
 import java.nio.file.Path;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -86,12 +83,13 @@ class AggregatesQueryTest
                     "--sensor-window", "1m"), Map.of());
             String input = settings.tablePath(IngestQuery.PROCESSED_DATA);
             AggregateOracleTest.append(spark, input, "10:00:10", "10:00:20", "10:03:00");
-            // Ingest's offset log: a batch that read the file, then (at the end of its run) one that read nothing new and
-            // only moved the watermark on; or, as after a run that was stopped, the batch that read the file alone.
-            OffsetSeqLog ingestOffsets = new OffsetSeqLog(spark, settings.checkpointPath(IngestQuery.NAME) + "/offsets");
-            ingestOffsets.add(0, OffsetSeq.fill(JavaConverters.asScalaBuffer(List.<Offset>of(new LongOffset(3))).toSeq()));
+            // Ingest's checkpoint: the batch that wrote the file moved its watermark to 10:02, and (at the end of its run)
+            // a batch without new data ran with it; or, as after a run that was stopped, the batch that wrote the file alone.
+            String ingest = settings.checkpointPath(IngestQuery.NAME);
+            long watermark = Timestamp.valueOf("2026-12-07 10:02:00").getTime();
+            CheckpointTest.writeBatch(spark, ingest, 0, 0, watermark);
             if (ingestCaughtUp) {
-                ingestOffsets.add(1, OffsetSeq.fill(JavaConverters.asScalaBuffer(List.<Offset>of(new LongOffset(3))).toSeq()));
+                CheckpointTest.writeBatch(spark, ingest, 1, watermark, watermark);
             }
 
             new AggregatesQuery(settings).start(StreamingJob.SENSOR_AGGREGATES, new WindowedAggregates(settings.watermarkDelay())

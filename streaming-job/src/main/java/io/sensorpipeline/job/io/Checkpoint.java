@@ -4,16 +4,16 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.connector.read.streaming.Offset;
+import org.apache.spark.sql.execution.streaming.CommitLog;
+import org.apache.spark.sql.execution.streaming.CommitMetadata;
 import org.apache.spark.sql.execution.streaming.OffsetSeq;
 import org.apache.spark.sql.execution.streaming.OffsetSeqLog;
+import org.apache.spark.sql.execution.streaming.OffsetSeqMetadata;
 import scala.Option;
 import scala.Tuple2;
-import scala.collection.JavaConverters;
 
 import java.io.IOException;
 import java.util.Arrays;
-import java.util.List;
 import java.util.OptionalLong;
 
 /** Reads a streaming query's checkpoint directory. */
@@ -38,25 +38,20 @@ public final class Checkpoint
     }
 
     /**
-     * Whether the query's latest batch read no new data: a batch Spark runs only to move the watermark on (and evict
-     * state), whose watermark therefore counts every row the query read. True for a query without batches.
+     * Whether the watermark the query's next batch checks rows against already counts every row the query has read:
+     * its latest batch is committed and did not move the watermark on. That is a batch without new data (Spark runs
+     * one after a batch that moved the watermark, to evict state and emit what is due), or one whose rows were no
+     * later than those before. True for a query without batches.
      */
-    public static boolean latestBatchWithoutNewData(SparkSession spark, String checkpoint)
+    public static boolean watermarkCountsEveryRow(SparkSession spark, String checkpoint)
     {
-        OffsetSeqLog log = new OffsetSeqLog(spark, new Path(checkpoint, "offsets").toString());
-        Option<Tuple2<Object, OffsetSeq>> latest = log.getLatest();
+        Option<Tuple2<Object, OffsetSeq>> latest = new OffsetSeqLog(spark, new Path(checkpoint, "offsets").toString()).getLatest();
         if (latest.isEmpty()) {
             return true;
         }
-        long batchId = (Long) latest.get()._1();
-        Option<OffsetSeq> before = batchId == 0 ? Option.empty() : log.get(batchId - 1);
-        return before.isDefined() && offsets(before.get()).equals(offsets(latest.get()._2()));
-    }
-
-    private static List<String> offsets(OffsetSeq offsets)
-    {
-        return JavaConverters.seqAsJavaList(offsets.offsets()).stream()
-                .map(offset -> offset.isDefined() ? ((Offset) offset.get()).json() : "")
-                .toList();
+        Option<OffsetSeqMetadata> batch = latest.get()._2().metadata();
+        // The commit log keeps the watermark after each batch: the one the batch after it runs with.
+        Option<CommitMetadata> commit = new CommitLog(spark, new Path(checkpoint, "commits").toString()).get((Long) latest.get()._1());
+        return batch.isDefined() && commit.isDefined() && commit.get().nextBatchWatermarkMs() <= batch.get().batchWatermarkMs();
     }
 }
