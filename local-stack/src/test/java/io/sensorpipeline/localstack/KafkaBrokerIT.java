@@ -118,19 +118,23 @@ class KafkaBrokerIT
     }
 
     @Test
-    void brokerThatDiesQuotesItsLog()
+    void brokerThatDiesQuotesItsLog(@TempDir Path otherDirectory)
             throws IOException
     {
-        // A second broker on the same data directory cannot lock kafka-logs and exits. It rewrites server.properties
-        // with its own ports; the running broker does not read it again, and its next start() writes its own.
-        KafkaBroker intruder = KafkaBroker.onFreePorts(dataDirectory);
+        // A broker whose storage says it is another node exits at start-up. (Not a second broker on the running one's
+        // data directory: Kafka 4.3 opens the metadata log there before it takes the directory's lock, and once read a
+        // record the running broker was writing, died of a CRC error and left the running broker unable to stop.)
+        Path storage = otherDirectory.resolve("kafka-logs");
+        Files.createDirectories(storage);
+        Files.writeString(storage.resolve("meta.properties"), "version=1\ncluster.id=aaZhneccR2W5bTTKoAa23Q\nnode.id=99\n");
+        KafkaBroker other = KafkaBroker.onFreePorts(otherDirectory);
 
-        assertThatThrownBy(intruder::start)
+        assertThatThrownBy(other::start)
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageStartingWith("Kafka broker exited with code ")
-                .hasMessageContaining("--- last lines of " + broker.logFile() + " ---")
-                .hasMessageContaining(".lock");
-        assertThat(intruder.isRunning()).isFalse();
+                .hasMessageContaining("--- last lines of " + other.logFile() + " ---")
+                .hasMessageContaining("Stored node id 99");
+        assertThat(other.isRunning()).isFalse();
         assertThat(accepts(broker.port())).isTrue();
     }
 
