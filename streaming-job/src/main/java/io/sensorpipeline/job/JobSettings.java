@@ -74,7 +74,7 @@ public record JobSettings(
             Setting.of("lake-root", "output/lake", "URI", "where the tables go: a path, file:, hdfs: or s3a: URI; each table is <lake-root>/<table>"),
             Setting.of("checkpoint-root", "output/checkpoints", "URI", "where the checkpoints go, one per query: <checkpoint-root>/ingest (processed_data and dead_letters), alerts, sensor_aggregates, site_aggregates"),
             Setting.of("trigger", "10s", "TIME", "micro-batch interval (500ms, 10s, 1m), or available-now to process what is in the topic and stop"),
-            Setting.of("aggregates-trigger", "10s", "TIME", "micro-batch interval of sensor_aggregates and site_aggregates, whose windows close minutes after their readings; each batch holds the cores for a while, so a slower trigger costs less CPU and a faster one keeps ingest's batches from waiting long (ignored with available-now)"),
+            Setting.of("aggregates-trigger", "10s", "TIME", "micro-batch interval of sensor_aggregates and site_aggregates, whose windows close minutes after their readings; a batch runs only when processed_data has new files; each batch holds the cores for a while, so a slower trigger costs less CPU and a faster one keeps ingest's batches from waiting long (ignored with available-now)"),
             Setting.of("watermark", "2m", "TIME", "how late an event may arrive and still be de-duplicated and aggregated; the de-duplication holds about rate x 2 x watermark eventIds (README: Sizing the de-duplication state)"),
             Setting.of("sensor-window", "1m", "TIME", "window of the per-sensor aggregates (sensor_aggregates)"),
             Setting.of("site-window", "5m", "TIME", "window of the per-site, per-type aggregates (site_aggregates)"),
