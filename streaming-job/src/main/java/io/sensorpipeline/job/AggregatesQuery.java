@@ -1,6 +1,8 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.job.io.Checkpoint;
+import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.RuntimeConfig;
 import org.apache.spark.sql.Row;
@@ -36,12 +38,32 @@ import static java.util.Objects.requireNonNull;
 public final class AggregatesQuery
 {
     static final String NO_DATA_BATCHES = "spark.sql.streaming.noDataMicroBatches.enabled";
+    static final String LEGACY_SESSION_INIT = "spark.sql.legacy.sessionInitWithConfigDefaults";
 
     private final JobSettings settings;
 
     public AggregatesQuery(JobSettings settings)
     {
         this.settings = requireNonNull(settings, "settings is null");
+    }
+
+    /**
+     * Stops the job at start-up when the Spark configuration would undo this query's setting. With
+     * {@code spark.sql.legacy.sessionInitWithConfigDefaults=true}, the copy of the settings that a query takes when it
+     * starts gets the Spark configuration's values again ({@code BaseSessionStateBuilder.conf}), so a
+     * {@code spark.sql.streaming.noDataMicroBatches.enabled} other than {@code false} there would give the aggregates
+     * batches without new files, and they could drop readings that processed_data holds.
+     */
+    public static void checkSparkConf(SparkConf conf)
+    {
+        boolean legacy = conf.get(LEGACY_SESSION_INIT, "false").trim().equalsIgnoreCase("true");
+        Option<String> noDataBatches = conf.getOption(NO_DATA_BATCHES);
+        if (legacy && noDataBatches.isDefined() && !noDataBatches.get().trim().equalsIgnoreCase("false")) {
+            throw new SettingsException(LEGACY_SESSION_INIT + "=" + conf.get(LEGACY_SESSION_INIT) + " together with " + NO_DATA_BATCHES + "="
+                    + noDataBatches.get() + ": each query would take " + NO_DATA_BATCHES + " from the Spark configuration when it starts, so "
+                    + "sensor_aggregates and site_aggregates would run micro-batches without new files and could drop readings that "
+                    + "processed_data holds. Remove one of the two settings (the job turns those batches off for the aggregates alone).");
+        }
     }
 
     /** Starts the query that appends {@code aggregate}, a streaming aggregate of processed_data, to {@code table}. */

@@ -171,6 +171,9 @@ public final class StreamingJob
     private void run(boolean ingestOnly)
             throws Exception
     {
+        if (!ingestOnly) {
+            AggregatesQuery.checkSparkConf(spark.sparkContext().getConf());
+        }
         // The sensor file first: a bad one stops the job before it touches the lake or the checkpoints.
         Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile());
         Decoding decoding = new Decoding(sensors, settings.futureTolerance());

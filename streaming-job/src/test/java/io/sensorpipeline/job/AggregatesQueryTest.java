@@ -1,7 +1,9 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.job.io.CheckpointTest;
 import io.sensorpipeline.job.transform.WindowedAggregates;
+import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.streaming.StreamingQuery;
 import org.apache.spark.sql.streaming.StreamingQueryProgress;
@@ -16,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The aggregates' query with a processing-time trigger counts a reading that the ingest query kept, even when the
@@ -105,5 +109,30 @@ class AggregatesQueryTest
             assertThat(query.exception().isEmpty()).as("query failed: %s", query.exception()).isTrue();
             Thread.sleep(50);
         }
+    }
+
+    @Test
+    void aSparkConfigurationThatWouldGiveTheAggregatesBatchesWithoutNewFilesStopsTheJob()
+    {
+        SparkConf both = new SparkConf(false)
+                .set(AggregatesQuery.LEGACY_SESSION_INIT, " TRUE")
+                .set(AggregatesQuery.NO_DATA_BATCHES, "true");
+        assertThatThrownBy(() -> AggregatesQuery.checkSparkConf(both))
+                .isInstanceOf(SettingsException.class)
+                .hasMessageContaining("spark.sql.legacy.sessionInitWithConfigDefaults= TRUE")
+                .hasMessageContaining("spark.sql.streaming.noDataMicroBatches.enabled=true")
+                .hasMessageContaining("Remove one of the two settings");
+
+        // Either alone, or the legacy setting with the value the aggregates need, leaves the aggregates' setting alone.
+        assertThatCode(() -> AggregatesQuery.checkSparkConf(new SparkConf(false).set(AggregatesQuery.LEGACY_SESSION_INIT, "true")))
+                .doesNotThrowAnyException();
+        assertThatCode(() -> AggregatesQuery.checkSparkConf(new SparkConf(false).set(AggregatesQuery.NO_DATA_BATCHES, "true")))
+                .doesNotThrowAnyException();
+        assertThatCode(() -> AggregatesQuery.checkSparkConf(new SparkConf(false)
+                .set(AggregatesQuery.LEGACY_SESSION_INIT, "true").set(AggregatesQuery.NO_DATA_BATCHES, "False")))
+                .doesNotThrowAnyException();
+        assertThatCode(() -> AggregatesQuery.checkSparkConf(new SparkConf(false)
+                .set(AggregatesQuery.LEGACY_SESSION_INIT, "false").set(AggregatesQuery.NO_DATA_BATCHES, "true")))
+                .doesNotThrowAnyException();
     }
 }
