@@ -61,6 +61,8 @@ public record JobSettings(
     public static final String ENVIRONMENT_PREFIX = "PIPELINE_";
     public static final String KAFKA_PREFIX = "kafka.";
     public static final String SPARK_PREFIX = "spark.";
+    static final String SESSION_TIME_ZONE = "spark.sql.session.timeZone";
+    static final String SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions";
     public static final String AVAILABLE_NOW = "available-now";
     /** Hadoop's class for {@code file:} paths, as a Spark setting. */
     public static final String LOCAL_FILE_SYSTEM_KEY = "spark.hadoop.fs.file.impl";
@@ -115,7 +117,8 @@ public record JobSettings(
     {
         return new SettingsLoader("streaming-job", SETTINGS, ENVIRONMENT_PREFIX, List.of(
                 new SettingsLoader.PassThrough(KAFKA_PREFIX, "the Kafka client setting NAME, for Spark's Kafka source and the alerts' Kafka sink (e.g. --kafka.security.protocol=SASL_SSL)"),
-                new SettingsLoader.PassThrough(SPARK_PREFIX, "sets spark.NAME on the job's Spark session, unless spark-submit --conf set it (e.g. --spark.hadoop.dfs.replication=1)")));
+                new SettingsLoader.PassThrough(SPARK_PREFIX, "sets spark.NAME on the job's Spark session, unless spark-submit --conf set it (e.g. --spark.hadoop.dfs.replication=1);"
+                        + " not spark.sql.session.timeZone (always UTC) or spark.sql.shuffle.partitions (see shuffle-partitions)")));
     }
 
     /**
@@ -178,6 +181,15 @@ public record JobSettings(
         checkKafkaOptions(settings.withPrefix(KAFKA_PREFIX));
         Map<String, String> sparkOptions = new TreeMap<>();
         settings.withPrefix(SPARK_PREFIX).forEach((key, value) -> sparkOptions.put(SPARK_PREFIX + key, value));
+        // Two Spark keys the job sets itself: a value for them would otherwise be replaced without a word.
+        if (sparkOptions.containsKey(SESSION_TIME_ZONE) && !sparkOptions.get(SESSION_TIME_ZONE).equals("UTC")) {
+            throw settings.invalid(SESSION_TIME_ZONE, sparkOptions.get(SESSION_TIME_ZONE),
+                    "the job's session zone is always UTC, so that event_date and event_hour are UTC days and hours on any machine");
+        }
+        if (sparkOptions.containsKey(SHUFFLE_PARTITIONS)) {
+            throw settings.invalid(SHUFFLE_PARTITIONS, sparkOptions.get(SHUFFLE_PARTITIONS),
+                    "the job sets this key from shuffle-partitions; set that instead");
+        }
         return new JobSettings(
                 settings.string("kafka.bootstrap.servers"),
                 settings.string("topic"),
@@ -253,7 +265,13 @@ public record JobSettings(
      */
     public SparkConf sparkConf(String appName)
     {
-        SparkConf conf = applyTo(new SparkConf().setAppName(appName).set("spark.sql.session.timeZone", "UTC"))
+        SparkConf conf = new SparkConf();
+        // spark-submit's --conf and spark-defaults.conf (a cluster's defaults, perhaps for every job) are said, not refused.
+        if (!conf.get(SESSION_TIME_ZONE, "UTC").equals("UTC")) {
+            System.err.println(appName + ": " + SESSION_TIME_ZONE + "=" + conf.get(SESSION_TIME_ZONE) + " from spark-submit (--conf, spark-defaults.conf) is replaced by UTC:"
+                    + " event_date and event_hour are UTC days and hours");
+        }
+        conf = applyTo(conf.setAppName(appName).set(SESSION_TIME_ZONE, "UTC"))
                 .setIfMissing(ReopeningCheckpointFileManager.SPARK_KEY, ReopeningCheckpointFileManager.class.getName());
         // Local mode only: there the job's jar is on the classpath of every thread that opens a file system. On a
         // cluster, Hadoop's own class stays (its executors write to HDFS or S3).

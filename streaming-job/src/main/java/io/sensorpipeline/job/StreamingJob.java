@@ -131,8 +131,13 @@ public final class StreamingJob
     static SparkSession session(String appName, JobSettings settings)
     {
         // The user's spark.* settings come first, so that the defaults below give way to them.
-        SparkConf conf = settings.sparkConf(appName)
-                .set("spark.sql.shuffle.partitions", Integer.toString(settings.shufflePartitions()))
+        SparkConf conf = settings.sparkConf(appName);
+        String partitions = Integer.toString(settings.shufflePartitions());
+        if (!conf.get(JobSettings.SHUFFLE_PARTITIONS, partitions).equals(partitions)) {
+            System.err.println(appName + ": " + JobSettings.SHUFFLE_PARTITIONS + "=" + conf.get(JobSettings.SHUFFLE_PARTITIONS)
+                    + " from spark-submit (--conf, spark-defaults.conf) is replaced by shuffle-partitions=" + partitions);
+        }
+        conf.set(JobSettings.SHUFFLE_PARTITIONS, partitions)
                 .setIfMissing("spark.sql.streaming.stateStore.providerClass", settings.stateStoreProvider())
                 .setIfMissing("spark.sql.inMemoryColumnarStorage.compressed", "false")
                 .setIfMissing("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "100000")

@@ -89,6 +89,27 @@ class JobSettingsTest
     }
 
     @Test
+    void everySessionRunsInUtcWhateverSparkSubmitSaid()
+    {
+        String key = "spark.sql.session.timeZone";
+        assertThat(JobSettings.load(List.of("--" + key, "UTC"), Map.of()).sparkConf("verify").get(key)).isEqualTo("UTC");
+        // spark-submit's --conf reaches the driver as a system property; it is replaced, with a line on stderr.
+        String before = System.getProperty(key);
+        System.setProperty(key, "America/New_York");
+        try {
+            assertThat(JobSettings.load(List.of(), Map.of()).sparkConf("verify").get(key)).isEqualTo("UTC");
+        }
+        finally {
+            if (before == null) {
+                System.clearProperty(key);
+            }
+            else {
+                System.setProperty(key, before);
+            }
+        }
+    }
+
+    @Test
     void badValuesNameKeyValueAndSource()
     {
         assertThatThrownBy(() -> JobSettings.load(List.of("--trigger", "often"), Map.of()))
@@ -109,6 +130,11 @@ class JobSettingsTest
                 .hasMessageStartingWith("invalid Kafka setting: Invalid value FOO for configuration security.protocol");
         assertThatThrownBy(() -> JobSettings.load(List.of("--kafka.request.timeout.ms", "soon"), Map.of()))
                 .hasMessageStartingWith("invalid Kafka setting: Invalid value soon for configuration request.timeout.ms");
+        assertThatThrownBy(() -> JobSettings.load(List.of("--spark.sql.session.timeZone", "Europe/Paris"), Map.of()))
+                .hasMessageStartingWith("invalid setting spark.sql.session.timeZone='Europe/Paris' (from --spark.sql.session.timeZone): the job's session zone is always UTC");
+        assertThatThrownBy(() -> JobSettings.load(List.of(), Map.of("PIPELINE_SPARK_SQL_SHUFFLE_PARTITIONS", "200")))
+                .hasMessage("invalid setting spark.sql.shuffle.partitions='200' (from environment variable PIPELINE_SPARK_SQL_SHUFFLE_PARTITIONS):"
+                        + " the job sets this key from shuffle-partitions; set that instead");
         assertThatThrownBy(() -> JobSettings.load(List.of("--lake", "x"), Map.of()))
                 .hasMessageStartingWith("streaming-job: unknown setting 'lake' (from --lake).");
     }
