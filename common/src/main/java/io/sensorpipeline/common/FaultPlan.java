@@ -6,7 +6,8 @@ package io.sensorpipeline.common;
  * @param malformedRatio records that are broken in one of the {@link FaultKind} ways
  * @param duplicateRatio exact re-sends of a recent reading (same eventId)
  * @param lateRatio readings whose timestamp is 2 to 10 minutes old
- * @param outOfOrderMillis every other reading's timestamp is moved back by up to this many milliseconds
+ * @param outOfOrderMillis the timestamp of every valid (not late, malformed or duplicate) reading is moved back by a
+ *         random 0 to this many milliseconds
  */
 public record FaultPlan(double malformedRatio, double duplicateRatio, double lateRatio, long outOfOrderMillis)
 {

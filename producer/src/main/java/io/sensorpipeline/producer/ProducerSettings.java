@@ -64,7 +64,7 @@ public record ProducerSettings(
             Setting.of("malformed-ratio", "0", "R", "fraction of records that are malformed, spread over every fault kind"),
             Setting.of("duplicate-ratio", "0", "R", "fraction of records that re-send a recent reading with the same eventId"),
             Setting.of("late-ratio", "0", "R", "fraction of readings whose timestamp is 2 to 10 minutes old"),
-            Setting.of("out-of-order-ms", "0", "MS", "move each other reading's timestamp back by up to this many milliseconds"),
+            Setting.of("out-of-order-ms", "0", "MS", "move the timestamp of every valid (not late, malformed or duplicate) reading back by a random 0 to this many milliseconds"),
             Setting.of("replay", "", "FILE", "send the lines of a JSON-lines file instead of simulating (paced by --rate; 0 = as fast as possible)"),
             Setting.of("progress-interval", "5s", "TIME", "how often to print a progress line on stderr"),
             Setting.of("startup-timeout", "30s", "TIME", "how long to wait for the cluster when checking the topic at start-up"),
