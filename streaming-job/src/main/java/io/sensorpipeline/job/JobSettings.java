@@ -118,7 +118,7 @@ public record JobSettings(
         return new SettingsLoader("streaming-job", SETTINGS, ENVIRONMENT_PREFIX, List.of(
                 new SettingsLoader.PassThrough(KAFKA_PREFIX, "the Kafka client setting NAME, for Spark's Kafka source and the alerts' Kafka sink (e.g. --kafka.security.protocol=SASL_SSL)"),
                 new SettingsLoader.PassThrough(SPARK_PREFIX, "sets spark.NAME on the job's Spark session, unless spark-submit --conf set it (e.g. --spark.hadoop.dfs.replication=1);"
-                        + " not spark.sql.session.timeZone (always UTC) or spark.sql.shuffle.partitions (see shuffle-partitions)")));
+                        + " spark.sql.session.timeZone is always UTC")));
     }
 
     /**
@@ -181,14 +181,10 @@ public record JobSettings(
         checkKafkaOptions(settings.withPrefix(KAFKA_PREFIX));
         Map<String, String> sparkOptions = new TreeMap<>();
         settings.withPrefix(SPARK_PREFIX).forEach((key, value) -> sparkOptions.put(SPARK_PREFIX + key, value));
-        // Two Spark keys the job sets itself: a value for them would otherwise be replaced without a word.
+        // Every session of the job and its tools runs in UTC: another zone would otherwise be replaced without a word.
         if (sparkOptions.containsKey(SESSION_TIME_ZONE) && !sparkOptions.get(SESSION_TIME_ZONE).equals("UTC")) {
             throw settings.invalid(SESSION_TIME_ZONE, sparkOptions.get(SESSION_TIME_ZONE),
                     "the job's session zone is always UTC, so that event_date and event_hour are UTC days and hours on any machine");
-        }
-        if (sparkOptions.containsKey(SHUFFLE_PARTITIONS)) {
-            throw settings.invalid(SHUFFLE_PARTITIONS, sparkOptions.get(SHUFFLE_PARTITIONS),
-                    "the job sets this key from shuffle-partitions; set that instead");
         }
         return new JobSettings(
                 settings.string("kafka.bootstrap.servers"),
@@ -266,9 +262,10 @@ public record JobSettings(
     public SparkConf sparkConf(String appName)
     {
         SparkConf conf = new SparkConf();
-        // spark-submit's --conf and spark-defaults.conf (a cluster's defaults, perhaps for every job) are said, not refused.
+        // The Spark configuration (spark-submit's --conf, spark-defaults.conf, -D), perhaps a cluster's default for every
+        // job: said, not refused.
         if (!conf.get(SESSION_TIME_ZONE, "UTC").equals("UTC")) {
-            System.err.println(appName + ": " + SESSION_TIME_ZONE + "=" + conf.get(SESSION_TIME_ZONE) + " from spark-submit (--conf, spark-defaults.conf) is replaced by UTC:"
+            System.err.println(appName + ": " + SESSION_TIME_ZONE + "=" + conf.get(SESSION_TIME_ZONE) + " from the Spark configuration (spark-submit --conf, spark-defaults.conf, -D) is replaced by UTC:"
                     + " event_date and event_hour are UTC days and hours");
         }
         conf = applyTo(conf.setAppName(appName).set(SESSION_TIME_ZONE, "UTC"))

@@ -68,7 +68,7 @@ public final class StreamBenchmark
         }
         int roundCount = Integer.parseInt(rounds);
         flags.addAll(List.of("--trigger", JobSettings.AVAILABLE_NOW));
-        JobSettings settings = JobSettings.load(flags, Map.of());
+        JobSettings settings = JobSettings.loadOrExit("StreamBenchmark", flags);
         SparkSession spark = StreamingJob.session("sensor-pipeline-bench-" + mode, settings);
         // Each micro-batch's progress goes to the log (stderr), for a look at where the time went.
         spark.streams().addListener(new ProgressLog());

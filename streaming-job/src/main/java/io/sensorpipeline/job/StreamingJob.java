@@ -22,6 +22,7 @@ import org.apache.spark.sql.types.StructType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 import static java.util.Objects.requireNonNull;
 
@@ -133,10 +134,7 @@ public final class StreamingJob
         // The user's spark.* settings come first, so that the defaults below give way to them.
         SparkConf conf = settings.sparkConf(appName);
         String partitions = Integer.toString(settings.shufflePartitions());
-        if (!conf.get(JobSettings.SHUFFLE_PARTITIONS, partitions).equals(partitions)) {
-            System.err.println(appName + ": " + JobSettings.SHUFFLE_PARTITIONS + "=" + conf.get(JobSettings.SHUFFLE_PARTITIONS)
-                    + " from spark-submit (--conf, spark-defaults.conf) is replaced by shuffle-partitions=" + partitions);
-        }
+        replacedShufflePartitions(conf, partitions).ifPresent(note -> System.err.println(appName + ": " + note));
         conf.set(JobSettings.SHUFFLE_PARTITIONS, partitions)
                 .setIfMissing("spark.sql.streaming.stateStore.providerClass", settings.stateStoreProvider())
                 .setIfMissing("spark.sql.inMemoryColumnarStorage.compressed", "false")
@@ -154,6 +152,15 @@ public final class StreamingJob
                 .setIfMissing("spark.metrics.namespace", "sensorpipeline")
                 .setIfMissing("spark.sql.streaming.metricsEnabled", "true");
         return SparkSession.builder().config(SchedulerPools.configure(conf)).getOrCreate();
+    }
+
+    /** What the job says when the configuration, from its settings or Spark's, has another number of shuffle partitions. */
+    static Optional<String> replacedShufflePartitions(SparkConf conf, String partitions)
+    {
+        String given = conf.get(JobSettings.SHUFFLE_PARTITIONS, partitions);
+        return given.equals(partitions)
+                ? Optional.empty()
+                : Optional.of(JobSettings.SHUFFLE_PARTITIONS + "=" + given + " is replaced by shuffle-partitions=" + partitions + ", the job's setting for it");
     }
 
     /** Starts the queries; returns when they end (available-now) or when one of them fails or is stopped. */

@@ -110,6 +110,17 @@ class JobSettingsTest
     }
 
     @Test
+    void theJobSaysWhenItReplacesAnotherNumberOfShufflePartitions()
+    {
+        JobSettings settings = JobSettings.load(List.of("--shuffle-partitions", "4", "--spark.sql.shuffle.partitions", "8"), Map.of());
+        assertThat(StreamingJob.replacedShufflePartitions(settings.sparkConf("stream"), "4"))
+                .contains("spark.sql.shuffle.partitions=8 is replaced by shuffle-partitions=4, the job's setting for it");
+        assertThat(StreamingJob.replacedShufflePartitions(JobSettings.load(List.of("--spark.sql.shuffle.partitions", "4"), Map.of()).sparkConf("stream"), "4"))
+                .isEmpty();
+        assertThat(StreamingJob.replacedShufflePartitions(JobSettings.load(List.of(), Map.of()).sparkConf("stream"), "2")).isEmpty();
+    }
+
+    @Test
     void badValuesNameKeyValueAndSource()
     {
         assertThatThrownBy(() -> JobSettings.load(List.of("--trigger", "often"), Map.of()))
@@ -132,9 +143,6 @@ class JobSettingsTest
                 .hasMessageStartingWith("invalid Kafka setting: Invalid value soon for configuration request.timeout.ms");
         assertThatThrownBy(() -> JobSettings.load(List.of("--spark.sql.session.timeZone", "Europe/Paris"), Map.of()))
                 .hasMessageStartingWith("invalid setting spark.sql.session.timeZone='Europe/Paris' (from --spark.sql.session.timeZone): the job's session zone is always UTC");
-        assertThatThrownBy(() -> JobSettings.load(List.of(), Map.of("PIPELINE_SPARK_SQL_SHUFFLE_PARTITIONS", "200")))
-                .hasMessage("invalid setting spark.sql.shuffle.partitions='200' (from environment variable PIPELINE_SPARK_SQL_SHUFFLE_PARTITIONS):"
-                        + " the job sets this key from shuffle-partitions; set that instead");
         assertThatThrownBy(() -> JobSettings.load(List.of("--lake", "x"), Map.of()))
                 .hasMessageStartingWith("streaming-job: unknown setting 'lake' (from --lake).");
     }
