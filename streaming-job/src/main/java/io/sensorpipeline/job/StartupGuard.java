@@ -44,7 +44,8 @@ public final class StartupGuard
                     + "silently skip every batch id they already hold. Restore the checkpoint, or start over from the topic with --reset "
                     + "(deletes the tables and the checkpoint).");
         }
-        if (hasCommits && !withoutLog.isEmpty() && !withLog.isEmpty()) {
+        // Every table of a query commits every batch id (TableSink), so a committed batch is in each table's log.
+        if (hasCommits && !withoutLog.isEmpty()) {
             throw new IllegalStateException("Refusing to start query '" + query + "': the checkpoint " + checkpoint + " has committed "
                     + "batches but the tables " + withoutLog + " have no _spark_metadata log. Resuming would write only new batches into "
                     + "them and the earlier rows would be missing. Restore the tables, or start over with --reset.");

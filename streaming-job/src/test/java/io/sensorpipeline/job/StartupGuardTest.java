@@ -65,6 +65,42 @@ class StartupGuardTest
     }
 
     @Test
+    void aCheckpointWhoseOnlyTableIsGoneIsRefused()
+            throws IOException
+    {
+        batch(checkpoint() + "/offsets", "0");
+        batch(checkpoint() + "/commits", "0");
+        assertThatThrownBy(() -> guard.check("sensor_aggregates", checkpoint(), List.of(table())))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("Refusing to start query 'sensor_aggregates': the checkpoint " + checkpoint() + " has committed batches "
+                        + "but the tables [" + table() + "] have no _spark_metadata log.")
+                .hasMessageContaining("--reset");
+    }
+
+    @Test
+    void aCheckpointWhoseTablesAreAllGoneIsRefused()
+            throws IOException
+    {
+        String other = directory.resolve("lake/dead_letters").toString();
+        batch(checkpoint() + "/offsets", "0");
+        batch(checkpoint() + "/commits", "0");
+        // An empty log directory, as the job prepares for tables other queries read, commits nothing.
+        Files.createDirectories(Path.of(table(), "_spark_metadata"));
+        assertThatThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table(), other)))
+                .hasMessageContaining("the tables [" + table() + ", " + other + "] have no _spark_metadata log");
+    }
+
+    @Test
+    void aFirstBatchThatCrashedBeforeEveryTableWroteItIsSafe()
+            throws IOException
+    {
+        String other = directory.resolve("lake/dead_letters").toString();
+        batch(checkpoint() + "/offsets", "0");
+        batch(table() + "/_spark_metadata", "0");
+        assertThatNoException().isThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table(), other)));
+    }
+
+    @Test
     void resetDeletesCheckpointAndTables()
             throws IOException
     {
