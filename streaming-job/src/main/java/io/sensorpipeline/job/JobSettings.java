@@ -69,7 +69,7 @@ public record JobSettings(
 
     public static final List<Setting> SETTINGS = List.of(
             Setting.of("kafka.bootstrap.servers", "127.0.0.1:9092", "HOSTS", "Kafka bootstrap servers; any other kafka.* key is passed to Spark's Kafka source as it is"),
-            Setting.of("topic", "sensor-readings", "NAME", "topic of the sensor readings"),
+            Setting.of("topic", "sensor-readings", "NAME", "topic of the sensor readings (it must exist when the job starts; a comma-separated list reads several)"),
             Setting.of("starting-offsets", "earliest", "OFFSETS", "where a new query starts: earliest, latest, or Spark's JSON form; a restart continues from the checkpoint"),
             Setting.of("max-offsets-per-trigger", "500000", "N", "cap on records per micro-batch, which bounds a batch's memory when the job catches up on a backlog; empty for no cap"),
             Setting.of("fail-on-data-loss", "true", "BOOL", "stop when offsets were deleted before being read, instead of skipping them"),
@@ -83,7 +83,7 @@ public record JobSettings(
             Setting.of("sensors-file", "data/sensors.csv", "URI", "sensor metadata CSV joined onto every reading"),
             Setting.of("future-tolerance", "1m", "TIME", "an event time further ahead of its Kafka timestamp than this is FUTURE_TIMESTAMP; below the watermark"),
             Setting.of("stuck-readings", "20", "N", "a sensor with at least N readings in one sensor-window, all of one value, raises a STUCK_SENSOR alert"),
-            Setting.of("alerts-topic", "sensor-alerts", "NAME", "Kafka topic the alerts are also written to (JSON, key = sensorId)"),
+            Setting.of("alerts-topic", "sensor-alerts", "NAME", "Kafka topic the alerts are also written to (JSON, key = sensorId); it must exist when the job starts"),
             Setting.of("shuffle-partitions", "2", "N", "spark.sql.shuffle.partitions: state stores of the de-duplication and the aggregates, and processed_data's files per batch; the default suits the local topic's 2 partitions and a small machine, raise it on a cluster (fixed in the checkpoint once a query has run)"),
             Setting.of("state-store", "in-place", "STORE", "state store of the de-duplication and the aggregates: in-place (this job's: updates one map per partition instead of copying it every batch, in the files of Spark's default store), default (Spark's HDFSBackedStateStoreProvider) or rocksdb (Spark's RocksDB store, off the heap); an explicit spark.sql.streaming.stateStore.providerClass wins; fixed in the checkpoint once a query has run"),
             Setting.of("metrics-host", "127.0.0.1", "HOST", "address the Prometheus endpoint listens on (0.0.0.0 for every interface)"),

@@ -4,6 +4,7 @@ import io.sensorpipeline.common.metrics.MetricsServer;
 import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.KafkaSource;
+import io.sensorpipeline.job.io.KafkaTopics;
 import io.sensorpipeline.job.io.SensorMetadata;
 import io.sensorpipeline.job.metrics.JobMetrics;
 import io.sensorpipeline.job.metrics.ProgressLog;
@@ -185,6 +186,7 @@ public final class StreamingJob
     {
         if (!ingestOnly) {
             AggregatesQuery.checkSparkConf(spark.sparkContext().getConf());
+            KafkaTopics.check(settings, KafkaTopics.TIMEOUT).forEach(note -> System.err.println("streaming-job: " + note));
         }
         // The sensor file first: a bad one stops the job before it touches the lake or the checkpoints.
         Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile());

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sensorpipeline.common.FaultKind;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.sensorpipeline.common.RejectReason;
+import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.job.io.Checkpoint;
+import io.sensorpipeline.job.io.KafkaTopics;
 import io.sensorpipeline.job.metrics.JobMetrics;
 import io.sensorpipeline.localstack.KafkaBrokerExtension;
 import org.apache.hadoop.conf.Configuration;
@@ -36,6 +38,7 @@ import static io.sensorpipeline.common.metrics.MetricsText.scrape;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.countDistinct;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The job against a real broker: every record the producer sent is accounted for, exactly once. */
 class IngestIT
@@ -48,6 +51,35 @@ class IngestIT
     @TempDir
     static Path directory;
 
+
+    @Test
+    void aMissingTopicStopsTheJobBeforeItTouchesTheLake()
+    {
+        Path root = directory.resolve("missing-topics");
+        List<String> where = List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(), "--trigger", "available-now",
+                "--lake-root", root.resolve("lake").toString(), "--checkpoint-root", root.resolve("checkpoints").toString(),
+                "--sensors-file", "../data/sensors.csv");
+        JobSettings noAlertsTopic = JobSettings.load(concat(where, "--alerts-topic", "no-such-alerts"), Map.of());
+        assertThatThrownBy(() -> new StreamingJob(SparkTestSession.get(), noAlertsTopic).run())
+                .isInstanceOf(SettingsException.class)
+                .hasMessageStartingWith("invalid setting alerts-topic='no-such-alerts': the topic no-such-alerts does not exist on " + kafka.bootstrapServers() + ".")
+                .hasMessageContaining("--create --topic no-such-alerts");
+        JobSettings oneReadingsTopicMissing = JobSettings.load(concat(where, "--topic", "sensor-readings, no-such-readings"), Map.of());
+        assertThatThrownBy(() -> new StreamingJob(SparkTestSession.get(), oneReadingsTopicMissing).run())
+                .isInstanceOf(SettingsException.class)
+                .hasMessageStartingWith("invalid setting topic='sensor-readings, no-such-readings': the topic no-such-readings does not exist on "
+                        + kafka.bootstrapServers() + ".");
+        assertThat(root).doesNotExist();
+        JobSettings existing = JobSettings.load(List.of("--kafka.bootstrap.servers", kafka.bootstrapServers()), Map.of());
+        assertThat(KafkaTopics.check(existing, KafkaTopics.TIMEOUT)).isEmpty();
+    }
+
+    private static List<String> concat(List<String> flags, String... more)
+    {
+        List<String> all = new ArrayList<>(flags);
+        all.addAll(List.of(more));
+        return all;
+    }
 
     @Test
     void everyRecordEndsInOneTableOrIsCountedAsDropped()

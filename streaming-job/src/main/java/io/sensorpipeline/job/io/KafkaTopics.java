@@ -1,0 +1,106 @@
+package io.sensorpipeline.job.io;
+
+import io.sensorpipeline.common.settings.SettingsException;
+import io.sensorpipeline.job.JobSettings;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Asks the brokers, before any query starts, whether the job's topics exist. Without this, Spark's Kafka source fails
+ * the ingest query with a stack trace of {@code UnknownTopicOrPartitionException} when the readings topic is missing,
+ * and its Kafka sink looks the alerts topic up only when it sends the first alert, perhaps hours later, and then stops
+ * the job.
+ */
+public final class KafkaTopics
+{
+    public static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    private KafkaTopics() {}
+
+    /**
+     * Throws {@link SettingsException} when the readings topic or the alerts topic does not exist; returns what the
+     * job should say when the brokers did not answer within {@code timeout} (the queries keep trying to reach them).
+     */
+    public static List<String> check(JobSettings settings, Duration timeout)
+    {
+        Map<String, Object> config = new HashMap<>();
+        settings.kafkaOptions().forEach((key, value) -> config.put(key.substring(JobSettings.KAFKA_PREFIX.length()), value));
+        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        String brokers = settings.kafkaOptions().get(JobSettings.KAFKA_PREFIX + AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG);
+        List<String> notes = new ArrayList<>();
+        try (Admin admin = create(config)) {
+            for (String topic : settings.topic().split(",")) {
+                if (!exists(admin, topic.strip(), timeout)) {
+                    throw missing("topic", settings.topic(), topic.strip(), brokers, "The job reads the readings from it.");
+                }
+            }
+            if (!exists(admin, settings.alertsTopic(), timeout)) {
+                throw missing("alerts-topic", settings.alertsTopic(), settings.alertsTopic(), brokers,
+                        "The job writes every alert to it and would stop at the first one.");
+            }
+        }
+        catch (TimeoutException e) {
+            notes.add("the Kafka brokers " + brokers + " did not answer within " + timeout.toSeconds() + " s, so the topics '" + settings.topic()
+                    + "' and '" + settings.alertsTopic() + "' are not checked; the queries keep trying to reach them");
+        }
+        catch (ExecutionException e) {
+            notes.add("cannot check the topics '" + settings.topic() + "' and '" + settings.alertsTopic() + "' on " + brokers + ": "
+                    + e.getCause().getMessage() + "; the queries keep trying");
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while checking the Kafka topics", e);
+        }
+        return notes;
+    }
+
+    private static Admin create(Map<String, Object> config)
+    {
+        try {
+            return Admin.create(config);
+        }
+        catch (KafkaException e) {
+            // Such as "Invalid url in bootstrap.servers: foo": the client's own words name the key and the value.
+            String reason = e.getCause() == null ? e.getMessage() : e.getCause().getMessage();
+            throw new SettingsException("invalid Kafka client settings (kafka.*): " + reason);
+        }
+    }
+
+    private static SettingsException missing(String key, String value, String topic, String brokers, String why)
+    {
+        return new SettingsException("invalid setting " + key + "='" + value + "': the topic " + topic + " does not exist on " + brokers + ". " + why
+                + " Create it (kafka-topics.sh --create --topic " + topic + " --bootstrap-server " + brokers + "), or name an existing topic with --"
+                + key + ".");
+    }
+
+    private static boolean exists(Admin admin, String topic, Duration timeout)
+            throws ExecutionException, InterruptedException, TimeoutException
+    {
+        try {
+            admin.describeTopics(List.of(topic)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        }
+        catch (ExecutionException e) {
+            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                return false;
+            }
+            if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
+                // The client's own timeout, which may come first: the same answer as the future's.
+                throw new TimeoutException(e.getCause().getMessage());
+            }
+            throw e;
+        }
+    }
+}
