@@ -4,11 +4,15 @@ import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.common.settings.SettingsLoader;
 import io.sensorpipeline.job.io.Checkpoint;
 import io.sensorpipeline.job.io.DropLog;
+import io.sensorpipeline.job.io.KafkaTopics;
 import io.sensorpipeline.job.io.SinkLog;
 import io.sensorpipeline.job.io.SensorMetadata;
 import io.sensorpipeline.job.transform.Decoding;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -18,6 +22,7 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -44,7 +49,8 @@ import static org.apache.spark.sql.functions.col;
  * processed_data, which makes any missing reading look late.
  *
  * <p>Usage: {@code ./pipeline verify [--config configs/pipeline.properties] [flags of the job]}. Exit 0 when it adds
- * up, 1 when it does not, 2 on bad flags, 3 when the job stopped in the middle of a batch (restart it, then verify).
+ * up, 1 when it does not, 2 on bad flags, 3 when the job stopped in the middle of a batch (restart it, then verify), 4
+ * when the topic no longer holds records the job read (retention), so that they cannot be accounted for.
  */
 public final class Verify
 {
@@ -72,35 +78,45 @@ public final class Verify
                         drops are the job's own counts, as of the last batch the tables hold (<checkpoint-root>/ingest/drops).
                     Run it when the job is stopped or has caught up: records it has not read yet do not add up.
 
-                    Exit codes: 0 it adds up, 1 it does not, 2 bad flags or settings, 3 the job stopped in the middle
-                    of a batch (its tables hold it, its drops are not counted yet): start the job again, then verify.
+                    It reads each partition from where the job began to read it (its checkpoint says where).
+
+                    Exit codes: 0 it adds up, 1 it does not, 2 bad flags or settings (or brokers that do not answer),
+                    3 the job stopped in the middle of a batch (its tables hold it, its drops are not counted yet):
+                    start the job again, then verify; 4 the topic no longer holds records the job read (retention),
+                    so verify cannot account for them.
                     """);
             return;
         }
         JobSettings settings = JobSettings.loadOrExit("verify", flags);
         SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-verify")).getOrCreate();
         Accounting accounting = null;
+        int failure = 2;
         try {
             accounting = new Verify(spark, settings).run(System.out);
         }
         catch (SettingsException e) {
-            // A setting only the session can check, such as the sensor file.
+            // A setting only the session can check, such as the sensor file or the brokers.
             System.err.println("verify: " + e.getMessage());
+        }
+        catch (TopicTrimmed e) {
+            System.err.println("verify: CANNOT CHECK, " + e.getMessage());
+            failure = 4;
         }
         finally {
             spark.stop();
         }
         if (accounting == null) {
-            System.exit(2);
+            System.exit(failure);
         }
         System.exit(accounting.addsUp() ? 0 : accounting.unfinishedBatch().isPresent() ? 3 : 1);
     }
 
     public Accounting run(PrintStream out)
     {
+        requireTables();
         Dataset<Row> topic = spark.read().format("kafka")
                 .option("subscribe", settings.topic())
-                .option("startingOffsets", "earliest")
+                .option("startingOffsets", startingOffsets())
                 .option("endingOffsets", "latest")
                 .options(settings.kafkaOptions())
                 .load();
@@ -117,11 +133,12 @@ public final class Verify
             long valid = validIds.count();
             long distinctValid = validIds.distinct().count();
 
-            Dataset<Row> processed = spark.read().parquet(settings.tablePath(IngestQuery.PROCESSED_DATA)).select("eventId");
+            // With the columns named, a table whose log lists no file yet (no dead letters, say) reads as empty.
+            Dataset<Row> processed = spark.read().schema("eventId STRING").parquet(settings.tablePath(IngestQuery.PROCESSED_DATA));
             long processedRows = processed.count();
             long processedDistinct = processed.distinct().count();
             long unknownIds = processed.distinct().join(validIds.distinct(), JavaConverters.asScalaBuffer(List.of("eventId")).toSeq(), "left_anti").count();
-            Map<String, Long> deadLettersByReason = countByReason(spark.read().parquet(settings.tablePath(IngestQuery.DEAD_LETTERS)));
+            Map<String, Long> deadLettersByReason = countByReason(spark.read().schema("reason STRING").parquet(settings.tablePath(IngestQuery.DEAD_LETTERS)));
             long deadLetters = deadLettersByReason.values().stream().mapToLong(Long::longValue).sum();
 
             Accounting accounting = drops.totals()
@@ -135,6 +152,74 @@ public final class Verify
         }
         finally {
             classified.unpersist();
+        }
+    }
+
+    /** Throws {@link SettingsException} when the ingest tables are not there: nothing to verify, or a wrong lake-root. */
+    private void requireTables()
+    {
+        for (String table : IngestQuery.TABLES) {
+            Path path = new Path(settings.tablePath(table));
+            try {
+                if (!path.getFileSystem(spark.sessionState().newHadoopConf()).exists(path)) {
+                    throw new SettingsException("no table " + table + " at " + path + " (lake-root='" + settings.lakeRoot()
+                            + "'): the job has not written there yet, or the lake is elsewhere");
+                }
+            }
+            catch (IOException e) {
+                throw new UncheckedIOException("cannot check " + path + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * Where the ingest query began to read each partition (the start of a query begun with {@code starting-offsets
+     * latest}, say), as Spark's {@code startingOffsets} JSON; {@code -2}, the earliest, for a partition it did not know
+     * of then, or when it has not started yet.
+     *
+     * @throws TopicTrimmed when the topic no longer holds records the job read: the accounting would be short of them
+     */
+    String startingOffsets()
+    {
+        Map<TopicPartition, Long> earliest = KafkaTopics.earliestOffsets(settings, KafkaTopics.TIMEOUT);
+        Map<TopicPartition, Long> started;
+        Path checkpoint = new Path(settings.checkpointPath(IngestQuery.NAME));
+        try {
+            started = Checkpoint.kafkaStartOffsets(checkpoint.getFileSystem(spark.sessionState().newHadoopConf()), checkpoint).orElse(Map.of());
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("cannot read where the job began to read the topic (" + checkpoint + "/sources/0/0): " + e.getMessage(), e);
+        }
+        List<String> trimmed = new ArrayList<>();
+        Map<String, Map<String, Long>> offsets = new TreeMap<>();
+        earliest.forEach((partition, first) -> {
+            Long start = started.get(partition);
+            if (start != null && first > start) {
+                trimmed.add(String.format(Locale.ROOT, "partition %d of %s begins at offset %,d; the job read it from %,d", partition.partition(),
+                        partition.topic(), first, start));
+            }
+            offsets.computeIfAbsent(partition.topic(), topic -> new TreeMap<>()).put(Integer.toString(partition.partition()), start == null ? -2 : start);
+        });
+        if (!trimmed.isEmpty()) {
+            throw new TopicTrimmed("the topic no longer holds every record the job read (retention, or deleted records): " + String.join("; ", trimmed)
+                    + ". The tables hold rows of records verify cannot read, so it cannot account for them. Verify checks a topic that keeps"
+                    + " everything the tables hold, such as the demo's.");
+        }
+        try {
+            return new ObjectMapper().writeValueAsString(offsets);
+        }
+        catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The topic no longer holds records that the job read, so verify cannot check the tables against it. */
+    public static final class TopicTrimmed
+            extends RuntimeException
+    {
+        TopicTrimmed(String message)
+        {
+            super(message);
         }
     }
 

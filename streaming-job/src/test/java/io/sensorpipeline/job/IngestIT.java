@@ -11,6 +11,9 @@ import io.sensorpipeline.job.io.KafkaTopics;
 import io.sensorpipeline.job.metrics.JobMetrics;
 import io.sensorpipeline.localstack.KafkaBrokerExtension;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -30,6 +33,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -46,7 +50,7 @@ class IngestIT
     private static final int EVENTS = 30_000;
 
     @RegisterExtension
-    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1));
+    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1, "started-late", 2));
 
     @TempDir
     static Path directory;
@@ -72,6 +76,41 @@ class IngestIT
         assertThat(root).doesNotExist();
         JobSettings existing = JobSettings.load(List.of("--kafka.bootstrap.servers", kafka.bootstrapServers()), Map.of());
         assertThat(KafkaTopics.check(existing, KafkaTopics.TIMEOUT)).isEmpty();
+    }
+
+    @Test
+    void verifyReadsTheTopicFromWhereTheJobBeganAndRefusesATopicThatLostRecords()
+            throws Exception
+    {
+        Path root = directory.resolve("started-late");
+        Path run = Files.createDirectories(root.resolve("producer"));
+        TestProcesses.produce(run, kafka.bootstrapServers(), "--topic", "started-late", "--count", "1000", "--rate", "0", "--seed", "5");
+        JobSettings settings = JobSettings.load(List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(), "--trigger", "available-now",
+                "--topic", "started-late", "--starting-offsets", "latest", "--lake-root", root.resolve("lake").toString(),
+                "--checkpoint-root", root.resolve("checkpoints").toString(), "--sensors-file", "../data/sensors.csv"), Map.of());
+        SparkSession spark = SparkTestSession.get();
+        // The first run begins at the end of the topic, so the tables never see the first 1,000 records; the second
+        // reads the 1,500 produced after it.
+        new StreamingJob(spark, settings).run();
+        TestProcesses.produce(run, kafka.bootstrapServers(), "--topic", "started-late", "--count", "1500", "--rate", "0", "--seed", "6");
+        new StreamingJob(spark, settings).run();
+
+        Verify.Accounting accounting = new Verify(spark, settings).run(System.out);
+        assertThat(accounting.records()).isEqualTo(1500);
+        assertThat(accounting.processedRows()).isEqualTo(1500);
+        assertThat(accounting.addsUp()).isTrue();
+
+        // Retention, as deleteRecords does it: the first 10 records of partition 0, which the tables hold, are gone.
+        TopicPartition partition = new TopicPartition("started-late", 0);
+        long tableStart = spark.read().parquet(root.resolve("lake/processed_data").toString())
+                .where(col("kafka_partition").equalTo(0)).agg(org.apache.spark.sql.functions.min("kafka_offset")).first().getLong(0);
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            admin.deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(tableStart + 10))).all().get();
+        }
+        assertThatThrownBy(() -> new Verify(spark, settings).run(System.out))
+                .isInstanceOf(Verify.TopicTrimmed.class)
+                .hasMessageContaining(String.format(Locale.ROOT, "partition 0 of started-late begins at offset %,d; the job read it from %,d",
+                        tableStart + 10, tableStart));
     }
 
     private static List<String> concat(List<String> flags, String... more)

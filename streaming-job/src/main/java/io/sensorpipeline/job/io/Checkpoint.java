@@ -1,8 +1,10 @@
 package io.sensorpipeline.job.io;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.execution.streaming.CommitLog;
 import org.apache.spark.sql.execution.streaming.CommitMetadata;
@@ -13,7 +15,12 @@ import scala.Option;
 import scala.Tuple2;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /** Reads a streaming query's checkpoint directory. */
@@ -35,6 +42,33 @@ public final class Checkpoint
                 .filter(OptionalLong::isPresent)
                 .mapToLong(OptionalLong::getAsLong)
                 .max();
+    }
+
+    /**
+     * Where a Kafka query began reading each partition, from its checkpoint ({@code sources/0/0}, written by Spark's
+     * Kafka source when the query first started: {@code starting-offsets} resolved to offsets); empty before that.
+     * Partitions added to the topic later are read from their earliest offset and are not in it.
+     */
+    public static Optional<Map<TopicPartition, Long>> kafkaStartOffsets(FileSystem fileSystem, Path checkpoint)
+            throws IOException
+    {
+        Path file = new Path(checkpoint, "sources/0/0");
+        if (!fileSystem.exists(file)) {
+            return Optional.empty();
+        }
+        String text;
+        try (InputStream in = fileSystem.open(file)) {
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        // A zero byte (Spark's, for compatibility with an old format), the version line "v1", then the offsets as JSON.
+        int json = text.indexOf('{');
+        if (!text.replace("\0", "").strip().startsWith("v1") || json < 0) {
+            throw new IOException("unexpected content in " + file + ": " + text.strip());
+        }
+        Map<TopicPartition, Long> offsets = new HashMap<>();
+        new ObjectMapper().readTree(text.substring(json)).fields().forEachRemaining(topic -> topic.getValue().fields()
+                .forEachRemaining(partition -> offsets.put(new TopicPartition(topic.getKey(), Integer.parseInt(partition.getKey())), partition.getValue().asLong())));
+        return Optional.of(offsets);
     }
 
     /**

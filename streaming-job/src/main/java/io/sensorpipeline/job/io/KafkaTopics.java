@@ -4,14 +4,19 @@ import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.job.JobSettings;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -34,13 +39,9 @@ public final class KafkaTopics
      */
     public static List<String> check(JobSettings settings, Duration timeout)
     {
-        Map<String, Object> config = new HashMap<>();
-        settings.kafkaOptions().forEach((key, value) -> config.put(key.substring(JobSettings.KAFKA_PREFIX.length()), value));
-        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
-        config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
-        String brokers = settings.kafkaOptions().get(JobSettings.KAFKA_PREFIX + AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG);
+        String brokers = brokers(settings);
         List<String> notes = new ArrayList<>();
-        try (Admin admin = create(config)) {
+        try (Admin admin = create(adminConfig(settings, timeout))) {
             for (String topic : settings.topic().split(",")) {
                 if (!exists(admin, topic.strip(), timeout)) {
                     throw missing("topic", settings.topic(), topic.strip(), brokers, "The job reads the readings from it.");
@@ -64,6 +65,51 @@ public final class KafkaTopics
             throw new IllegalStateException("interrupted while checking the Kafka topics", e);
         }
         return notes;
+    }
+
+    /**
+     * The earliest offset each partition of the readings topic (or topics) still holds: retention, or a deletion of
+     * records, moves it past 0. Throws {@link SettingsException} when the brokers do not answer or have no such topic.
+     */
+    public static Map<TopicPartition, Long> earliestOffsets(JobSettings settings, Duration timeout)
+    {
+        List<String> topics = Arrays.stream(settings.topic().split(",")).map(String::strip).toList();
+        try (Admin admin = create(adminConfig(settings, timeout))) {
+            Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
+            admin.describeTopics(topics).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .forEach((topic, description) -> description.partitions()
+                            .forEach(partition -> earliest.put(new TopicPartition(topic, partition.partition()), OffsetSpec.earliest())));
+            Map<TopicPartition, Long> offsets = new TreeMap<>(Comparator.comparing(TopicPartition::topic).thenComparing(TopicPartition::partition));
+            admin.listOffsets(earliest).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .forEach((partition, info) -> offsets.put(partition, info.offset()));
+            return offsets;
+        }
+        catch (TimeoutException e) {
+            throw new SettingsException("the Kafka brokers " + brokers(settings) + " (kafka.bootstrap.servers) did not answer within "
+                    + timeout.toSeconds() + " s");
+        }
+        catch (ExecutionException e) {
+            throw new SettingsException("cannot read the offsets of '" + settings.topic() + "' (topic) on " + brokers(settings) + ": "
+                    + e.getCause().getMessage());
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the offsets of '" + settings.topic() + "'", e);
+        }
+    }
+
+    private static Map<String, Object> adminConfig(JobSettings settings, Duration timeout)
+    {
+        Map<String, Object> config = new HashMap<>();
+        settings.kafkaOptions().forEach((key, value) -> config.put(key.substring(JobSettings.KAFKA_PREFIX.length()), value));
+        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        return config;
+    }
+
+    private static String brokers(JobSettings settings)
+    {
+        return settings.kafkaOptions().get(JobSettings.KAFKA_PREFIX + AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG);
     }
 
     private static Admin create(Map<String, Object> config)
