@@ -80,9 +80,10 @@ class AggregatesAndAlertsTest
         List<Row> windows = aggregates.perSite(spark.createDataFrame(rows, PROCESSED), Duration.ofMinutes(5)).orderBy("siteId").collectAsList();
 
         assertThat(windows).hasSize(2);
-        assertThat(windows.get(0).<Long>getAs("readings")).isEqualTo(3);
-        assertThat(windows.get(0).<Long>getAs("sensors")).isEqualTo(2);
-        assertThat(windows.get(0).<Double>getAs("avg_value")).isEqualTo(22.0);
+        // site-01: readings 1 to 3 (10:04:59 is still in [10:00, 10:05)), from sensor-1 and sensor-2; (20 + 22 + 24) / 3.
+        assertSiteWindow(windows.get(0), "site-01", 3, 2, 22.0, 20.0, 24.0);
+        // site-02: reading 4 alone.
+        assertSiteWindow(windows.get(1), "site-02", 1, 1, 30.0, 30.0, 30.0);
     }
 
     @Test
@@ -139,6 +140,49 @@ class AggregatesAndAlertsTest
     }
 
     @Test
+    void theAlertBandIncludesItsLimits()
+    {
+        List<Row> rows = List.of(
+                processed("at-low", "sensor-1", "site-01", 15.0, "2026-11-24T10:00:00Z"),
+                processed("at-high", "sensor-1", "site-01", 28.0, "2026-11-24T10:00:01Z"),
+                processed("just-below", "sensor-1", "site-01", 14.99, "2026-11-24T10:00:02Z"),
+                processed("just-above", "sensor-1", "site-01", 28.01, "2026-11-24T10:00:03Z"));
+        List<Row> alerts = Alerts.outOfBand(spark.createDataFrame(rows, PROCESSED)).orderBy("alertId").collectAsList();
+
+        assertThat(alerts).extracting(row -> row.<String>getAs("alertId")).containsExactly("OUT_OF_BAND:just-above", "OUT_OF_BAND:just-below");
+        assertOutOfBand(alerts.get(0), 28.01, 28.0, "2026-11-24T10:00:03Z", "temperature 28.01 C is above the alert band [15.0, 28.0]");
+        assertOutOfBand(alerts.get(1), 14.99, 15.0, "2026-11-24T10:00:02Z", "temperature 14.99 C is below the alert band [15.0, 28.0]");
+    }
+
+    @Test
+    void aSensorIsStuckFromExactlyTheMinimumOfIdenticalReadings()
+    {
+        List<Row> rows = new ArrayList<>();
+        for (int second = 0; second < 20; second++) {
+            rows.add(processed("e-" + second, "exactly", "site-01", 19.5, "2026-11-24T10:00:" + String.format("%02d", second) + "Z"));
+            if (second < 19) {
+                rows.add(processed("o-" + second, "one-short", "site-01", 19.5, "2026-11-24T10:00:" + String.format("%02d", second) + "Z"));
+            }
+        }
+        Dataset<Row> windows = aggregates.perSensor(spark.createDataFrame(rows, PROCESSED), Duration.ofMinutes(1));
+        List<Row> alerts = Alerts.stuck(windows, 20).collectAsList();
+
+        assertThat(alerts).hasSize(1);
+        Row alert = alerts.get(0);
+        assertThat(alert.<String>getAs("alertId")).isEqualTo("STUCK_SENSOR:exactly:" + Instant.parse("2026-11-24T10:00:00Z").getEpochSecond());
+        assertThat(alert.<String>getAs("rule")).isEqualTo("STUCK_SENSOR");
+        assertThat(alert.<String>getAs("sensorId")).isEqualTo("exactly");
+        assertThat(alert.<String>getAs("siteId")).isEqualTo("site-01");
+        assertThat(alert.<String>getAs("type")).isEqualTo("temperature");
+        // The alert is raised when its window closes: at the window's end.
+        assertThat(alert.<Timestamp>getAs("alert_time").toInstant()).isEqualTo(Instant.parse("2026-11-24T10:01:00Z"));
+        assertThat(alert.<Double>getAs("value")).isEqualTo(19.5);
+        assertThat(alert.isNullAt(alert.fieldIndex("threshold"))).isTrue();
+        assertThat(alert.<String>getAs("detail")).startsWith("20 readings in a row of 19.50 C between ");
+        assertThat(alert.<Date>getAs("event_date")).isEqualTo(Date.valueOf("2026-11-24"));
+    }
+
+    @Test
     void aSensorRepeatingOneValueIsStuck()
     {
         List<Row> rows = new ArrayList<>();
@@ -154,6 +198,32 @@ class AggregatesAndAlertsTest
 
         assertThat(alerts).extracting(row -> row.<String>getAs("sensorId")).containsExactly("stuck");
         assertThat(alerts.get(0).<String>getAs("detail")).startsWith("30 readings in a row of 19.50 C");
+    }
+
+    private static void assertSiteWindow(Row window, String siteId, long readings, long sensors, double average, double minimum, double maximum)
+    {
+        assertThat(window.<String>getAs("siteId")).isEqualTo(siteId);
+        assertThat(window.<Timestamp>getAs("window_start").toInstant()).as("window_start of %s", siteId).isEqualTo(Instant.parse("2026-11-24T10:00:00Z"));
+        assertThat(window.<Timestamp>getAs("window_end").toInstant()).as("window_end of %s", siteId).isEqualTo(Instant.parse("2026-11-24T10:05:00Z"));
+        assertThat(window.<String>getAs("type")).as("type of %s", siteId).isEqualTo("temperature");
+        assertThat(window.<String>getAs("unit")).as("unit of %s", siteId).isEqualTo("C");
+        assertThat(window.<Long>getAs("readings")).as("readings of %s", siteId).isEqualTo(readings);
+        assertThat(window.<Long>getAs("sensors")).as("sensors of %s", siteId).isEqualTo(sensors);
+        assertThat(window.<Double>getAs("avg_value")).as("avg_value of %s", siteId).isEqualTo(average);
+        assertThat(window.<Double>getAs("min_value")).as("min_value of %s", siteId).isEqualTo(minimum);
+        assertThat(window.<Double>getAs("max_value")).as("max_value of %s", siteId).isEqualTo(maximum);
+        assertThat(window.<Date>getAs("event_date")).as("event_date of %s", siteId).isEqualTo(Date.valueOf("2026-11-24"));
+    }
+
+    private static void assertOutOfBand(Row alert, double value, double threshold, String time, String detail)
+    {
+        assertThat(alert.<String>getAs("rule")).isEqualTo("OUT_OF_BAND");
+        assertThat(alert.<String>getAs("sensorId")).isEqualTo("sensor-1");
+        assertThat(alert.<String>getAs("siteId")).isEqualTo("site-01");
+        assertThat(alert.<Timestamp>getAs("alert_time").toInstant()).isEqualTo(Instant.parse(time));
+        assertThat(alert.<Double>getAs("value")).isEqualTo(value);
+        assertThat(alert.<Double>getAs("threshold")).isEqualTo(threshold);
+        assertThat(alert.<String>getAs("detail")).isEqualTo(detail);
     }
 
     private static Tuple3<String, Timestamp, Double> reading(String sensorId, String time, double value)
