@@ -1,6 +1,5 @@
 package io.sensorpipeline.job;
 
-import io.sensorpipeline.job.transform.Alerts;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -9,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,6 +17,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
+import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.window;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -106,13 +113,13 @@ abstract class CrashRecoveryScenario
         assertNoDuplicates(spark.read().parquet(settings.tablePath("alerts")), "alertId");
         // And none missing: every window the final watermark closed, with exactly its readings, and every alert the tables
         // call for.
-        assertWindowsExact(spark, settings, directory(), StreamingJob.SENSOR_AGGREGATES, settings.sensorWindow(), "sensorId");
+        AggregateOracle.Result sensorWindows = assertWindowsExact(spark, settings, directory(), StreamingJob.SENSOR_AGGREGATES, settings.sensorWindow(), "sensorId");
         assertWindowsExact(spark, settings, directory(), StreamingJob.SITE_AGGREGATES, settings.siteWindow(), "siteId", "type");
-        assertAlertsComplete(spark, settings);
+        assertAlertsComplete(spark, settings, sensorWindows.finalWatermark());
     }
 
     /** See {@link AggregateOracle}: every window the final watermark closed, with exactly its readings in processed_data. */
-    private static void assertWindowsExact(SparkSession spark, JobSettings settings, Path directory, String table, Duration window, String... key)
+    private static AggregateOracle.Result assertWindowsExact(SparkSession spark, JobSettings settings, Path directory, String table, Duration window, String... key)
             throws IOException
     {
         AggregateOracle.Result result = AggregateOracle.check(spark, settings.tablePath(IngestQuery.PROCESSED_DATA), settings.tablePath(table),
@@ -130,6 +137,7 @@ abstract class CrashRecoveryScenario
                                 + "the query's last batches:%n%s)",
                         table, result.finalWatermark(), result.firstWrong(), directory, progress(directory, table))
                 .isZero();
+        return result;
     }
 
     /** The last 40 progress lines of a query in the jobs' log: its batches' rows, watermarks and late rows dropped. */
@@ -143,16 +151,40 @@ abstract class CrashRecoveryScenario
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 
-    /** The alerts table holds exactly the alerts that the final processed_data and sensor_aggregates call for. */
-    private static void assertAlertsComplete(SparkSession spark, JobSettings settings)
+    /**
+     * The alerts table holds exactly the alerts that the final processed_data calls for, worked out here from the
+     * alert rules, not with the job's {@link io.sensorpipeline.job.transform.Alerts}: a reading outside its alert band,
+     * and a sensor window with at least stuck-readings readings of one value. The job finds stuck sensors in
+     * sensor_aggregates, which holds every window that the aggregate query's final watermark closed (a window's end at
+     * or before it), each with its readings that were not dropped as late; {@link #assertWindowsExact} has checked that
+     * table and that it dropped none, so those windows of processed_data are exactly the ones the job alerts on.
+     */
+    private static void assertAlertsComplete(SparkSession spark, JobSettings settings, Timestamp sensorWatermark)
     {
-        Dataset<Row> expected = Alerts.outOfBand(spark.read().parquet(settings.tablePath(IngestQuery.PROCESSED_DATA)))
-                .unionByName(Alerts.stuck(spark.read().parquet(settings.tablePath(StreamingJob.SENSOR_AGGREGATES)), settings.stuckReadings()))
-                .select("alertId");
-        Dataset<Row> written = spark.read().parquet(settings.tablePath(AlertsQuery.NAME)).select("alertId");
-        assertThat(expected.count()).as("alerts the tables call for").isPositive();
-        assertThat(expected.except(written).count()).as("alerts missing").isZero();
-        assertThat(written.except(expected).count()).as("alerts no table calls for").isZero();
+        Dataset<Row> processed = spark.read().parquet(settings.tablePath(IngestQuery.PROCESSED_DATA));
+        Dataset<Row> outOfBand = processed.where(col("value").gt(col("alert_high")).or(col("value").lt(col("alert_low"))))
+                .select(concat(lit("OUT_OF_BAND:"), col("eventId")).as("alertId"), lit("OUT_OF_BAND").as("rule"), col("sensorId"),
+                        col("timestamp").as("alert_time"), col("value"));
+        Dataset<Row> stuck = processed.groupBy(col("sensorId"), window(col("timestamp"), settings.sensorWindow().toMillis() + " milliseconds"))
+                .agg(count(lit(1)).as("readings"), min("value").as("lowest"), max("value").as("highest"))
+                .where(col("window.end").leq(lit(sensorWatermark))
+                        .and(col("readings").geq(settings.stuckReadings()))
+                        .and(col("lowest").equalTo(col("highest"))))
+                .select(concat(lit("STUCK_SENSOR:"), col("sensorId"), lit(":"), col("window.start").cast("long")).as("alertId"),
+                        lit("STUCK_SENSOR").as("rule"), col("sensorId"), col("window.end").as("alert_time"), col("lowest").as("value"));
+        Dataset<Row> expected = outOfBand.unionByName(stuck).cache();
+        Dataset<Row> written = spark.read().parquet(settings.tablePath(AlertsQuery.NAME)).select("alertId", "rule", "sensorId", "alert_time", "value");
+        try {
+            long outOfBandCount = expected.where(col("rule").equalTo("OUT_OF_BAND")).count();
+            long stuckCount = expected.where(col("rule").equalTo("STUCK_SENSOR")).count();
+            System.out.println("alerts: " + outOfBandCount + " out of band, " + stuckCount + " stuck sensors (windows closed by " + sensorWatermark + ")");
+            assertThat(outOfBandCount + stuckCount).as("alerts the tables call for").isPositive();
+            assertThat(expected.except(written).count()).as("alerts missing").isZero();
+            assertThat(written.except(expected).count()).as("alerts no table calls for").isZero();
+        }
+        finally {
+            expected.unpersist();
+        }
     }
 
     private static void assertNoDuplicates(Dataset<Row> table, String... key)
