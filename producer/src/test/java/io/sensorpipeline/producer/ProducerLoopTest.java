@@ -6,6 +6,7 @@ import io.sensorpipeline.common.SensorJson;
 import io.sensorpipeline.common.StreamRecord;
 import io.sensorpipeline.common.TestStreams;
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -31,29 +33,35 @@ class ProducerLoopTest
 
         assertThat(loop.run()).isEqualTo("count");
 
-        assertThat(producer.history()).hasSize(10_000).allSatisfy(record -> {
-            assertThat(record.topic()).isEqualTo("readings");
-            assertThat(record.key()).isNotNull();
-        });
+        assertThat(producer.history()).hasSize(10_000).allSatisfy(record -> assertThat(record.topic()).isEqualTo("readings"));
         Map<String, Object> summary = stats.summary("readings", 0, 1.0, "count");
         assertThat(summary.get("eventsSent")).isEqualTo(10_000L);
-        long malformed = (long) summary.get("malformed");
-        long categories = (long) summary.get("valid") + (long) summary.get("late") + (long) summary.get("duplicates") + malformed;
-        assertThat(categories).isEqualTo(10_000L);
-        assertThat(malformed).isBetween(800L, 1200L);
-        @SuppressWarnings("unchecked")
-        Map<String, Long> faults = (Map<String, Long>) summary.get("faults");
-        assertThat(faults.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(malformed);
+        // The same seed again: record by record, what the loop should have sent and counted.
         EventStream again = TestStreams.stream(1000, 3, new FaultPlan(0.1, 0.05, 0.05, 0));
+        Map<StreamRecord.Kind, Long> kinds = new EnumMap<>(StreamRecord.Kind.class);
         Instant first = Instant.MAX;
         Instant last = Instant.MIN;
         for (int index = 0; index < 10_000; index++) {
             StreamRecord record = again.next();
+            ProducerRecord<byte[], byte[]> sent = producer.history().get(index);
+            assertThat(new String(sent.key(), StandardCharsets.UTF_8)).as("key of record %d", index).isEqualTo(record.sensorId());
+            assertThat(sent.value()).as("value of record %d", index).isEqualTo(record.value());
+            kinds.merge(record.kind(), 1L, Long::sum);
             if (record.kind() != StreamRecord.Kind.MALFORMED) {
                 first = record.eventTime().isBefore(first) ? record.eventTime() : first;
                 last = record.eventTime().isAfter(last) ? record.eventTime() : last;
             }
         }
+        // Every category is in the stream, so a record counted in the wrong one shows.
+        assertThat(kinds).containsOnlyKeys(StreamRecord.Kind.values());
+        assertThat(summary.get("valid")).as("valid").isEqualTo(kinds.get(StreamRecord.Kind.VALID));
+        assertThat(summary.get("late")).as("late").isEqualTo(kinds.get(StreamRecord.Kind.LATE));
+        assertThat(summary.get("duplicates")).as("duplicates").isEqualTo(kinds.get(StreamRecord.Kind.DUPLICATE));
+        assertThat(summary.get("malformed")).as("malformed").isEqualTo(kinds.get(StreamRecord.Kind.MALFORMED));
+        assertThat(kinds.get(StreamRecord.Kind.MALFORMED)).isBetween(800L, 1200L);
+        @SuppressWarnings("unchecked")
+        Map<String, Long> faults = (Map<String, Long>) summary.get("faults");
+        assertThat(faults.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(kinds.get(StreamRecord.Kind.MALFORMED));
         assertThat(summary.get("firstEventTime")).isEqualTo(SensorJson.formatTimestamp(first));
         assertThat(summary.get("lastEventTime")).isEqualTo(SensorJson.formatTimestamp(last));
     }
