@@ -6,6 +6,7 @@ import org.apache.spark.sql.Row;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
+import static org.apache.spark.sql.functions.date_format;
 import static org.apache.spark.sql.functions.format_string;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
@@ -18,6 +19,8 @@ public final class Alerts
 {
     public static final String OUT_OF_BAND = "OUT_OF_BAND";
     public static final String STUCK_SENSOR = "STUCK_SENSOR";
+
+    private static final String ISO_INSTANT = "yyyy-MM-dd'T'HH:mm:ss'Z'";
 
     private Alerts() {}
 
@@ -56,8 +59,9 @@ public final class Alerts
                         col("window_end").as("alert_time"),
                         col("min_value").as("value"),
                         lit(null).cast("double").as("threshold"),
+                        // Times in ISO 8601 (the job's session zone is UTC): format_string alone prints a timestamp's microseconds.
                         format_string("%d readings in a row of %.2f %s between %s and %s", col("readings"), col("min_value"), col("unit"),
-                                col("window_start"), col("window_end")).as("detail"),
+                                date_format(col("window_start"), ISO_INSTANT), date_format(col("window_end"), ISO_INSTANT)).as("detail"),
                         col("event_date"));
     }
 }

@@ -178,7 +178,7 @@ class AggregatesAndAlertsTest
         assertThat(alert.<Timestamp>getAs("alert_time").toInstant()).isEqualTo(Instant.parse("2026-11-24T10:01:00Z"));
         assertThat(alert.<Double>getAs("value")).isEqualTo(19.5);
         assertThat(alert.isNullAt(alert.fieldIndex("threshold"))).isTrue();
-        assertThat(alert.<String>getAs("detail")).startsWith("20 readings in a row of 19.50 C between ");
+        assertThat(alert.<String>getAs("detail")).isEqualTo("20 readings in a row of 19.50 C between 2026-11-24T10:00:00Z and 2026-11-24T10:01:00Z");
         assertThat(alert.<Date>getAs("event_date")).isEqualTo(Date.valueOf("2026-11-24"));
     }
 
