@@ -5,12 +5,17 @@ import io.sensorpipeline.common.settings.SettingsException;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /** Reads the sensor metadata ({@code data/sensors.csv} format) from any Hadoop URI, with an explicit schema. */
@@ -45,13 +50,18 @@ public final class SensorMetadata
     public static Dataset<Row> read(SparkSession spark, String path)
     {
         Path file = new Path(path);
+        List<String> lines;
+        // Read here, on the driver, and parsed from memory: on a cluster the executors need no access to the file.
         try {
             FileSystem fileSystem = file.getFileSystem(spark.sessionState().newHadoopConf());
             if (!fileSystem.isFile(file)) {
                 throw new SettingsException("invalid setting sensors-file='" + path + "': no such file (" + fileSystem.makeQualified(file) + ")");
             }
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(fileSystem.open(file), StandardCharsets.UTF_8))) {
+                lines = reader.lines().toList();
+            }
         }
-        catch (IOException e) {
+        catch (IOException | UncheckedIOException e) {
             throw new SettingsException("invalid setting sensors-file='" + path + "': cannot read it (" + e.getMessage() + ")");
         }
         Dataset<Row> sensors = spark.read()
@@ -59,7 +69,7 @@ public final class SensorMetadata
                 // A malformed metadata row is a deployment error, not data to skip: fail loudly at start-up.
                 .option("mode", "FAILFAST")
                 .schema(SCHEMA)
-                .csv(path);
+                .csv(spark.createDataset(lines, Encoders.STRING()));
         List<Row> rows;
         try {
             // Every column of every row: a narrower read would let Spark skip parsing the columns it does not need.
