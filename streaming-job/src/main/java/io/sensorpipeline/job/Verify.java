@@ -36,10 +36,11 @@ import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
 
 /**
- * The accounting of the lake against the topic. It reads the whole topic with the job's own parse and validation (a
- * batch read, independent of the streaming run) and the committed tables through Spark, which reads only files in each
- * table's {@code _spark_metadata} log, and checks: every rejected record is a dead letter with the same reason; no
- * eventId is twice in processed_data; every eventId in processed_data came from the topic. Then
+ * The accounting of the lake against the topic. It reads the topic, from where the job began to read it, with the
+ * job's own parse and validation (a batch read, independent of the streaming run), and the committed tables through
+ * Spark, which reads only files in each table's {@code _spark_metadata} log, and checks: every rejected record is a
+ * dead letter with the same reason; no eventId is twice in processed_data; every eventId in processed_data came from
+ * the topic. Then
  * records = processed + dead letters + duplicates dropped + late events dropped, where the drops are the ones the
  * job's de-duplication counted, as of the last batch both ingest tables hold ({@link DropLog}). So a valid reading
  * that is in the topic but in no table, and that the job did not count as dropped, fails the check.
@@ -71,16 +72,16 @@ public final class Verify
                     Usage: ./pipeline verify [--config FILE] [the streaming job's flags]
                     (./pipeline stream --help lists the job's flags: they say where the topic, lake and checkpoints are.)
 
-                    Checks the tables against the topic, read in full on its own with the job's parse and validation:
+                    Checks the tables against the topic, read on its own with the job's parse and validation, each
+                    partition from where the job began to read it (its checkpoint says where):
                       - every rejected record is a dead letter with the same reason;
                       - no eventId is twice in processed_data, and each came from the topic;
                       - records = processed_data rows + dead letters + duplicates and late events dropped, where the
                         drops are the job's own counts, as of the last batch the tables hold (<checkpoint-root>/ingest/drops).
                     Run it when the job is stopped or has caught up: records it has not read yet do not add up.
 
-                    It reads each partition from where the job began to read it (its checkpoint says where).
-
-                    Exit codes: 0 it adds up, 1 it does not, 2 bad flags or settings (or brokers that do not answer),
+                    Exit codes: 0 it adds up, 1 it does not, 2 bad flags or settings (no tables at lake-root, brokers
+                    that do not answer, a checkpoint it cannot read),
                     3 the job stopped in the middle of a batch (its tables hold it, its drops are not counted yet):
                     start the job again, then verify; 4 the topic no longer holds records the job read (retention),
                     so verify cannot account for them.
@@ -101,6 +102,10 @@ public final class Verify
         catch (TopicTrimmed e) {
             System.err.println("verify: CANNOT CHECK, " + e.getMessage());
             failure = 4;
+        }
+        catch (UncheckedIOException e) {
+            // A checkpoint or table it cannot read (permissions, a store that refuses): not a verdict on the tables.
+            System.err.println("verify: " + e.getMessage());
         }
         finally {
             spark.stop();
@@ -172,33 +177,40 @@ public final class Verify
         }
     }
 
-    /**
-     * Where the ingest query began to read each partition (the start of a query begun with {@code starting-offsets
-     * latest}, say), as Spark's {@code startingOffsets} JSON; {@code -2}, the earliest, for a partition it did not know
-     * of then, or when it has not started yet.
-     *
-     * @throws TopicTrimmed when the topic no longer holds records the job read: the accounting would be short of them
-     */
-    String startingOffsets()
+    /** Where verify begins to read each partition: see {@link #startingOffsets(Map, Optional)}. */
+    private String startingOffsets()
     {
         Map<TopicPartition, Long> earliest = KafkaTopics.earliestOffsets(settings, KafkaTopics.TIMEOUT);
-        Map<TopicPartition, Long> started;
         Path checkpoint = new Path(settings.checkpointPath(IngestQuery.NAME));
         try {
-            started = Checkpoint.kafkaStartOffsets(checkpoint.getFileSystem(spark.sessionState().newHadoopConf()), checkpoint).orElse(Map.of());
+            return startingOffsets(earliest, Checkpoint.kafkaStartOffsets(checkpoint.getFileSystem(spark.sessionState().newHadoopConf()), checkpoint));
         }
         catch (IOException e) {
-            throw new UncheckedIOException("cannot read where the job began to read the topic (" + checkpoint + "/sources/0/0): " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read where the job began to read the topic: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Where the ingest query began to read each partition, as Spark's {@code startingOffsets} JSON: the offsets its
+     * checkpoint recorded when it first started (the end of the topic for a job begun with {@code starting-offsets
+     * latest}, say), 0 for a partition added since (Spark reads those from their start), and the earliest offset
+     * (-2) everywhere when the job has not started yet.
+     *
+     * @param earliest each partition's first offset in the topic now
+     * @param started the checkpoint's start offsets, if the query has started
+     * @throws TopicTrimmed when the topic no longer holds records the job read: the accounting would be short of them
+     */
+    static String startingOffsets(Map<TopicPartition, Long> earliest, Optional<Map<TopicPartition, Long>> started)
+    {
         List<String> trimmed = new ArrayList<>();
         Map<String, Map<String, Long>> offsets = new TreeMap<>();
         earliest.forEach((partition, first) -> {
-            Long start = started.get(partition);
-            if (start != null && first > start) {
+            long start = started.map(offsetsOf -> offsetsOf.getOrDefault(partition, 0L)).orElse(-2L);
+            if (start >= 0 && first > start) {
                 trimmed.add(String.format(Locale.ROOT, "partition %d of %s begins at offset %,d; the job read it from %,d", partition.partition(),
                         partition.topic(), first, start));
             }
-            offsets.computeIfAbsent(partition.topic(), topic -> new TreeMap<>()).put(Integer.toString(partition.partition()), start == null ? -2 : start);
+            offsets.computeIfAbsent(partition.topic(), topic -> new TreeMap<>()).put(Integer.toString(partition.partition()), start);
         });
         if (!trimmed.isEmpty()) {
             throw new TopicTrimmed("the topic no longer holds every record the job read (retention, or deleted records): " + String.join("; ", trimmed)

@@ -68,6 +68,10 @@ class IngestIT
                 .isInstanceOf(SettingsException.class)
                 .hasMessageStartingWith("invalid setting alerts-topic='no-such-alerts': the topic no-such-alerts does not exist on " + kafka.bootstrapServers() + ".")
                 .hasMessageContaining("--create --topic no-such-alerts");
+        JobSettings badAlertsTopicName = JobSettings.load(concat(where, "--alerts-topic", "a b"), Map.of());
+        assertThatThrownBy(() -> new StreamingJob(SparkTestSession.get(), badAlertsTopicName).run())
+                .isInstanceOf(SettingsException.class)
+                .hasMessageStartingWith("invalid setting alerts-topic='a b'");
         JobSettings oneReadingsTopicMissing = JobSettings.load(concat(where, "--topic", "sensor-readings, no-such-readings"), Map.of());
         assertThatThrownBy(() -> new StreamingJob(SparkTestSession.get(), oneReadingsTopicMissing).run())
                 .isInstanceOf(SettingsException.class)

@@ -87,6 +87,7 @@ class StartupGuardTest
         // An empty log directory, as the job prepares for tables other queries read, commits nothing.
         Files.createDirectories(Path.of(table(), "_spark_metadata"));
         assertThatThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table(), other)))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("the tables [" + table() + ", " + other + "] have no _spark_metadata log");
     }
 

@@ -1,5 +1,7 @@
 package io.sensorpipeline.job.io;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -60,15 +62,44 @@ public final class Checkpoint
         try (InputStream in = fileSystem.open(file)) {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        // A zero byte (Spark's, for compatibility with an old format), the version line "v1", then the offsets as JSON.
-        int json = text.indexOf('{');
-        if (!text.replace("\0", "").strip().startsWith("v1") || json < 0) {
-            throw new IOException("unexpected content in " + file + ": " + text.strip());
+        return Optional.of(parseKafkaStartOffsets(text, file.toString()));
+    }
+
+    /**
+     * The content of a Kafka source's {@code sources/0/0}, as Spark's {@code KafkaSourceInitialOffsetWriter} reads it:
+     * a zero byte, then the version line {@code v1} and the offsets as JSON ({"topic":{"0":0,"1":0}}), or the JSON
+     * alone (Spark 2.1's format).
+     */
+    static Map<TopicPartition, Long> parseKafkaStartOffsets(String text, String file)
+            throws IOException
+    {
+        String content = text.startsWith("\0") ? text.substring(1) : text;
+        if (content.startsWith("v")) {
+            int newline = content.indexOf('\n');
+            if (newline < 0 || !content.substring(0, newline).strip().equals("v1")) {
+                throw new IOException(file + " has a version this reader does not know: " + content.lines().findFirst().orElse(""));
+            }
+            content = content.substring(newline + 1);
         }
         Map<TopicPartition, Long> offsets = new HashMap<>();
-        new ObjectMapper().readTree(text.substring(json)).fields().forEachRemaining(topic -> topic.getValue().fields()
-                .forEachRemaining(partition -> offsets.put(new TopicPartition(topic.getKey(), Integer.parseInt(partition.getKey())), partition.getValue().asLong())));
-        return Optional.of(offsets);
+        try {
+            JsonNode topics = new ObjectMapper().readTree(content);
+            if (topics == null || !topics.isObject()) {
+                throw new IOException(file + " holds no Kafka offsets: " + content.strip());
+            }
+            for (Map.Entry<String, JsonNode> topic : (Iterable<Map.Entry<String, JsonNode>>) topics::fields) {
+                for (Map.Entry<String, JsonNode> partition : (Iterable<Map.Entry<String, JsonNode>>) topic.getValue()::fields) {
+                    if (!partition.getValue().canConvertToLong()) {
+                        throw new IOException(file + " has no offset for partition " + partition.getKey() + " of " + topic.getKey());
+                    }
+                    offsets.put(new TopicPartition(topic.getKey(), Integer.parseInt(partition.getKey())), partition.getValue().asLong());
+                }
+            }
+        }
+        catch (JsonProcessingException | NumberFormatException e) {
+            throw new IOException(file + " holds no Kafka offsets: " + e.getMessage(), e);
+        }
+        return offsets;
     }
 
     /**

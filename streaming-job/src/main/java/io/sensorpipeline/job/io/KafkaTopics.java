@@ -7,6 +7,8 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 import java.time.Duration;
@@ -34,8 +36,10 @@ public final class KafkaTopics
     private KafkaTopics() {}
 
     /**
-     * Throws {@link SettingsException} when the readings topic or the alerts topic does not exist; returns what the
-     * job should say when the brokers did not answer within {@code timeout} (the queries keep trying to reach them).
+     * Throws {@link SettingsException} when the readings topic or the alerts topic does not exist or is not a valid
+     * name; returns what the job should say when it could not ask: brokers that did not answer within {@code timeout},
+     * or that refused this client (Spark's source and sink may still connect, with delegation tokens, say). The
+     * queries then find out for themselves, and Spark's Kafka source stops the job after three failed attempts.
      */
     public static List<String> check(JobSettings settings, Duration timeout)
     {
@@ -43,22 +47,26 @@ public final class KafkaTopics
         List<String> notes = new ArrayList<>();
         try (Admin admin = create(adminConfig(settings, timeout))) {
             for (String topic : settings.topic().split(",")) {
-                if (!exists(admin, topic.strip(), timeout)) {
+                if (!exists(admin, "topic", topic.strip(), timeout)) {
                     throw missing("topic", settings.topic(), topic.strip(), brokers, "The job reads the readings from it.");
                 }
             }
-            if (!exists(admin, settings.alertsTopic(), timeout)) {
+            if (!exists(admin, "alerts-topic", settings.alertsTopic(), timeout)) {
                 throw missing("alerts-topic", settings.alertsTopic(), settings.alertsTopic(), brokers,
                         "The job writes every alert to it and would stop at the first one.");
             }
         }
         catch (TimeoutException e) {
             notes.add("the Kafka brokers " + brokers + " did not answer within " + timeout.toSeconds() + " s, so the topics '" + settings.topic()
-                    + "' and '" + settings.alertsTopic() + "' are not checked; the queries keep trying to reach them");
+                    + "' and '" + settings.alertsTopic() + "' are not checked; the queries try on their own");
         }
         catch (ExecutionException e) {
             notes.add("cannot check the topics '" + settings.topic() + "' and '" + settings.alertsTopic() + "' on " + brokers + ": "
-                    + e.getCause().getMessage() + "; the queries keep trying");
+                    + e.getCause().getMessage() + "; the queries try on their own");
+        }
+        catch (KafkaException e) {
+            notes.add("cannot check the topics '" + settings.topic() + "' and '" + settings.alertsTopic() + "' on " + brokers + ": "
+                    + reason(e) + "; the queries try on their own");
         }
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -118,10 +126,17 @@ public final class KafkaTopics
             return Admin.create(config);
         }
         catch (KafkaException e) {
-            // Such as "Invalid url in bootstrap.servers: foo": the client's own words name the key and the value.
-            String reason = e.getCause() == null ? e.getMessage() : e.getCause().getMessage();
-            throw new SettingsException("invalid Kafka client settings (kafka.*): " + reason);
+            if (e instanceof ConfigException || e.getCause() instanceof ConfigException) {
+                // Such as "Invalid url in bootstrap.servers: foo": the client's own words name the key and the value.
+                throw new SettingsException("invalid Kafka client settings (kafka.*): " + reason(e));
+            }
+            throw e;
         }
+    }
+
+    private static String reason(KafkaException e)
+    {
+        return e.getCause() == null ? e.getMessage() : e.getCause().getMessage();
     }
 
     private static SettingsException missing(String key, String value, String topic, String brokers, String why)
@@ -131,7 +146,7 @@ public final class KafkaTopics
                 + key + ".");
     }
 
-    private static boolean exists(Admin admin, String topic, Duration timeout)
+    private static boolean exists(Admin admin, String key, String topic, Duration timeout)
             throws ExecutionException, InterruptedException, TimeoutException
     {
         try {
@@ -141,6 +156,9 @@ public final class KafkaTopics
         catch (ExecutionException e) {
             if (e.getCause() instanceof UnknownTopicOrPartitionException) {
                 return false;
+            }
+            if (e.getCause() instanceof InvalidTopicException) {
+                throw new SettingsException("invalid setting " + key + "='" + topic + "': " + e.getCause().getMessage());
             }
             if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
                 // The client's own timeout, which may come first: the same answer as the future's.

@@ -20,7 +20,8 @@ public final class Alerts
     public static final String OUT_OF_BAND = "OUT_OF_BAND";
     public static final String STUCK_SENSOR = "STUCK_SENSOR";
 
-    private static final String ISO_INSTANT = "yyyy-MM-dd'T'HH:mm:ss'Z'";
+    /** ISO 8601 with the session zone's offset: {@code Z} in the job, whose sessions run in UTC. */
+    private static final String ISO_INSTANT = "yyyy-MM-dd'T'HH:mm:ssXXX";
 
     private Alerts() {}
 
@@ -59,7 +60,7 @@ public final class Alerts
                         col("window_end").as("alert_time"),
                         col("min_value").as("value"),
                         lit(null).cast("double").as("threshold"),
-                        // Times in ISO 8601 (the job's session zone is UTC): format_string alone prints a timestamp's microseconds.
+                        // format_string alone would print a timestamp's internal microseconds.
                         format_string("%d readings in a row of %.2f %s between %s and %s", col("readings"), col("min_value"), col("unit"),
                                 date_format(col("window_start"), ISO_INSTANT), date_format(col("window_end"), ISO_INSTANT)).as("detail"),
                         col("event_date"));

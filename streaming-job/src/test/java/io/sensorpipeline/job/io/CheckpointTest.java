@@ -1,6 +1,9 @@
 package io.sensorpipeline.job.io;
 
 import io.sensorpipeline.job.SparkTestSession;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.connector.read.streaming.Offset;
 import org.apache.spark.sql.execution.streaming.CommitLog;
@@ -14,15 +17,52 @@ import org.junit.jupiter.api.io.TempDir;
 import scala.Option;
 import scala.collection.JavaConverters;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 public class CheckpointTest
 {
     @TempDir
     Path directory;
+
+    @Test
+    void kafkaStartOffsetsReadSparksFormatsAndRefuseOthers()
+            throws IOException
+    {
+        Map<TopicPartition, Long> expected = Map.of(new TopicPartition("sensor-readings", 0), 506L, new TopicPartition("sensor-readings", 1), 494L,
+                new TopicPartition("other", 0), 7L);
+        // As Spark 3.5 writes it: a zero byte, the version line, the JSON.
+        assertThat(Checkpoint.parseKafkaStartOffsets("\0v1\n{\"sensor-readings\":{\"1\":494,\"0\":506},\"other\":{\"0\":7}}", "f")).isEqualTo(expected);
+        // Spark 2.1's: the JSON alone.
+        assertThat(Checkpoint.parseKafkaStartOffsets("\0{\"sensor-readings\":{\"1\":494,\"0\":506},\"other\":{\"0\":7}}", "f")).isEqualTo(expected);
+        assertThatThrownBy(() -> Checkpoint.parseKafkaStartOffsets("\0v10\n{}", "f"))
+                .isInstanceOf(IOException.class)
+                .hasMessage("f has a version this reader does not know: v10");
+        assertThatThrownBy(() -> Checkpoint.parseKafkaStartOffsets("\0v1\n{\"t\":{\"x\":1}}", "f"))
+                .isInstanceOf(IOException.class)
+                .hasMessageStartingWith("f holds no Kafka offsets: For input string: \"x\"");
+        assertThatThrownBy(() -> Checkpoint.parseKafkaStartOffsets("\0v1\n{\"t\":{\"0\":\"latest\"}}", "f"))
+                .isInstanceOf(IOException.class)
+                .hasMessage("f has no offset for partition 0 of t");
+    }
+
+    @Test
+    void kafkaStartOffsetsAreEmptyBeforeTheQueryStarted()
+            throws IOException
+    {
+        org.apache.hadoop.fs.Path checkpoint = new org.apache.hadoop.fs.Path(directory.resolve("ingest").toUri());
+        FileSystem fileSystem = checkpoint.getFileSystem(new Configuration());
+        assertThat(Checkpoint.kafkaStartOffsets(fileSystem, checkpoint)).isEmpty();
+        Files.createDirectories(directory.resolve("ingest/sources/0"));
+        Files.writeString(directory.resolve("ingest/sources/0/0"), "\0v1\n{\"t\":{\"0\":3}}");
+        assertThat(Checkpoint.kafkaStartOffsets(fileSystem, checkpoint)).contains(Map.of(new TopicPartition("t", 0), 3L));
+    }
 
     @Test
     void theWatermarkCountsEveryRowOnceTheLatestBatchIsCommittedAndDidNotMoveIt()
