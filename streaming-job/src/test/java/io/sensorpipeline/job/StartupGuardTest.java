@@ -53,42 +53,29 @@ class StartupGuardTest
     }
 
     @Test
-    void aCheckpointWhoseTablesLostTheirLogIsRefused()
+    void aCheckpointWithCommittedBatchesIsRefusedWhenAnyOfItsTablesHasNoLog()
             throws IOException
     {
-        String other = directory.resolve("lake/dead_letters").toString();
         batch(checkpoint() + "/offsets", "0");
         batch(checkpoint() + "/commits", "0");
         batch(table() + "/_spark_metadata", "0");
-        assertThatThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table(), other)))
-                .hasMessageContaining("the tables [" + other + "] have no _spark_metadata log");
-    }
+        String gone = directory.resolve("lake/dead_letters").toString();
+        // An empty log directory, as the job prepares for tables other queries read, commits nothing.
+        String emptyLog = directory.resolve("lake/sensor_aggregates").toString();
+        Files.createDirectories(Path.of(emptyLog, "_spark_metadata"));
 
-    @Test
-    void aCheckpointWhoseOnlyTableIsGoneIsRefused()
-            throws IOException
-    {
-        batch(checkpoint() + "/offsets", "0");
-        batch(checkpoint() + "/commits", "0");
-        assertThatThrownBy(() -> guard.check("sensor_aggregates", checkpoint(), List.of(table())))
+        // One table of two, the query's only table (a deleted or moved lake), and every table.
+        assertThatThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table(), gone)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("the tables [" + gone + "] have no _spark_metadata log");
+        assertThatThrownBy(() -> guard.check("sensor_aggregates", checkpoint(), List.of(gone)))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageStartingWith("Refusing to start query 'sensor_aggregates': the checkpoint " + checkpoint() + " has committed batches "
-                        + "but the tables [" + table() + "] have no _spark_metadata log.")
+                        + "but the tables [" + gone + "] have no _spark_metadata log.")
                 .hasMessageContaining("--reset");
-    }
-
-    @Test
-    void aCheckpointWhoseTablesAreAllGoneIsRefused()
-            throws IOException
-    {
-        String other = directory.resolve("lake/dead_letters").toString();
-        batch(checkpoint() + "/offsets", "0");
-        batch(checkpoint() + "/commits", "0");
-        // An empty log directory, as the job prepares for tables other queries read, commits nothing.
-        Files.createDirectories(Path.of(table(), "_spark_metadata"));
-        assertThatThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table(), other)))
+        assertThatThrownBy(() -> guard.check("ingest", checkpoint(), List.of(emptyLog, gone)))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("the tables [" + table() + ", " + other + "] have no _spark_metadata log");
+                .hasMessageContaining("the tables [" + emptyLog + ", " + gone + "] have no _spark_metadata log");
     }
 
     @Test

@@ -124,34 +124,24 @@ class AggregatesAndAlertsTest
     }
 
     @Test
-    void readingsOutsideTheAlertBandRaiseAlerts()
+    void readingsOutsideTheAlertBandRaiseAlertsAndItsLimitsAreInside()
     {
         List<Row> rows = List.of(
                 processed("hot", "sensor-1", "site-01", 31.0, "2026-11-24T10:00:00Z"),
                 processed("cold", "sensor-1", "site-01", 12.0, "2026-11-24T10:00:01Z"),
                 processed("fine", "sensor-1", "site-01", 21.0, "2026-11-24T10:00:02Z"),
-                processed("edge", "sensor-1", "site-01", 28.0, "2026-11-24T10:00:03Z"));
+                processed("at-low", "sensor-1", "site-01", 15.0, "2026-11-24T10:00:03Z"),
+                processed("at-high", "sensor-1", "site-01", 28.0, "2026-11-24T10:00:04Z"),
+                processed("just-below", "sensor-1", "site-01", 14.99, "2026-11-24T10:00:05Z"),
+                processed("just-above", "sensor-1", "site-01", 28.01, "2026-11-24T10:00:06Z"));
         List<Row> alerts = Alerts.outOfBand(spark.createDataFrame(rows, PROCESSED)).orderBy("alertId").collectAsList();
 
-        assertThat(alerts).extracting(row -> row.<String>getAs("alertId")).containsExactly("OUT_OF_BAND:cold", "OUT_OF_BAND:hot");
-        assertThat(alerts.get(1).<Double>getAs("threshold")).isEqualTo(28.0);
-        assertThat(alerts.get(1).<String>getAs("detail")).isEqualTo("temperature 31.00 C is above the alert band [15.0, 28.0]");
-        assertThat(alerts.get(0).<Double>getAs("threshold")).isEqualTo(15.0);
-    }
-
-    @Test
-    void theAlertBandIncludesItsLimits()
-    {
-        List<Row> rows = List.of(
-                processed("at-low", "sensor-1", "site-01", 15.0, "2026-11-24T10:00:00Z"),
-                processed("at-high", "sensor-1", "site-01", 28.0, "2026-11-24T10:00:01Z"),
-                processed("just-below", "sensor-1", "site-01", 14.99, "2026-11-24T10:00:02Z"),
-                processed("just-above", "sensor-1", "site-01", 28.01, "2026-11-24T10:00:03Z"));
-        List<Row> alerts = Alerts.outOfBand(spark.createDataFrame(rows, PROCESSED)).orderBy("alertId").collectAsList();
-
-        assertThat(alerts).extracting(row -> row.<String>getAs("alertId")).containsExactly("OUT_OF_BAND:just-above", "OUT_OF_BAND:just-below");
-        assertOutOfBand(alerts.get(0), 28.01, 28.0, "2026-11-24T10:00:03Z", "temperature 28.01 C is above the alert band [15.0, 28.0]");
-        assertOutOfBand(alerts.get(1), 14.99, 15.0, "2026-11-24T10:00:02Z", "temperature 14.99 C is below the alert band [15.0, 28.0]");
+        assertThat(alerts).extracting(row -> row.<String>getAs("alertId"))
+                .containsExactly("OUT_OF_BAND:cold", "OUT_OF_BAND:hot", "OUT_OF_BAND:just-above", "OUT_OF_BAND:just-below");
+        assertOutOfBand(alerts.get(0), 12.0, 15.0, "2026-11-24T10:00:01Z", "temperature 12.00 C is below the alert band [15.0, 28.0]");
+        assertOutOfBand(alerts.get(1), 31.0, 28.0, "2026-11-24T10:00:00Z", "temperature 31.00 C is above the alert band [15.0, 28.0]");
+        assertOutOfBand(alerts.get(2), 28.01, 28.0, "2026-11-24T10:00:06Z", "temperature 28.01 C is above the alert band [15.0, 28.0]");
+        assertOutOfBand(alerts.get(3), 14.99, 15.0, "2026-11-24T10:00:05Z", "temperature 14.99 C is below the alert band [15.0, 28.0]");
     }
 
     @Test
