@@ -57,6 +57,10 @@ class AggregatesQueryTest
             AggregateOracleTest.append(spark, input, "10:00:40", "10:05:00");
             awaitInputRows(query, 5);
             query.processAllAvailable();
+            // The direct evidence: every batch that ran (an idle trigger's progress has no addBatch) read new files.
+            assertThat(query.recentProgress())
+                    .as("batches without new files")
+                    .noneMatch(progress -> progress.numInputRows() == 0 && progress.durationMs().containsKey("addBatch"));
         }
         finally {
             query.stop();
