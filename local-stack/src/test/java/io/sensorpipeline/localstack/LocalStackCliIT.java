@@ -1,5 +1,12 @@
 package io.sensorpipeline.localstack;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -18,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -86,6 +94,14 @@ class LocalStackCliIT
         String[] start = {"kafka", "start", "--port", Integer.toString(ports.port()),
                 "--controller-port", Integer.toString(ports.controllerPort()), "--data-dir", dataDirectory.toString()};
         assertThat(cli(start).exitCode()).isZero();
+        String bootstrap = "127.0.0.1:" + ports.port();
+        TopicPartition kept = new TopicPartition("kept", 2);
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap));
+                KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap, "acks", "all"),
+                        new StringSerializer(), new StringSerializer())) {
+            admin.createTopics(List.of(new NewTopic("kept", 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>("kept", kept.partition(), "key", "a reading")).get(30, TimeUnit.SECONDS);
+        }
         ProcessHandle crashed = brokerOf(dataDirectory);
         crashed.destroyForcibly();
         crashed.onExit().get(30, TimeUnit.SECONDS);
@@ -98,6 +114,11 @@ class LocalStackCliIT
         ProcessHandle restarted = brokerOf(dataDirectory);
         assertThat(restarted.pid()).isNotEqualTo(crashed.pid());
         assertThat(accepts(ports.port())).isTrue();
+        // The topic and its record outlived the crash.
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            assertThat(admin.describeTopics(List.of("kept")).allTopicNames().get(30, TimeUnit.SECONDS).get("kept").partitions()).hasSize(3);
+            assertThat(admin.listOffsets(Map.of(kept, OffsetSpec.latest())).all().get(30, TimeUnit.SECONDS).get(kept).offset()).isEqualTo(1);
+        }
     }
 
     /** The broker named by the PID file; registered so that a failing test still stops it. */
