@@ -68,7 +68,7 @@ public record JobSettings(
     public static final String LOCAL_FILE_SYSTEM_KEY = "spark.hadoop.fs.file.impl";
 
     public static final List<Setting> SETTINGS = List.of(
-            Setting.of("kafka.bootstrap.servers", "127.0.0.1:9092", "HOSTS", "Kafka bootstrap servers; any other kafka.* key is passed as it is to Spark's Kafka source and sink and to the admin clients that check the topics"),
+            Setting.of("kafka.bootstrap.servers", "127.0.0.1:9092", "HOSTS", "Kafka bootstrap servers; any other kafka.* key is passed as it is to Spark's Kafka source and sink and to the admin clients that check the topics and read their offsets (verify)"),
             Setting.of("topic", "sensor-readings", "NAME", "topic of the sensor readings (it must exist when the job starts; a comma-separated list reads several)"),
             Setting.of("starting-offsets", "earliest", "OFFSETS", "where a new query starts: earliest, latest, or Spark's JSON form; a restart continues from the checkpoint"),
             Setting.of("max-offsets-per-trigger", "500000", "N", "cap on records per micro-batch, which bounds a batch's memory when the job catches up on a backlog; empty for no cap"),
@@ -116,7 +116,7 @@ public record JobSettings(
     public static SettingsLoader loader()
     {
         return new SettingsLoader("streaming-job", SETTINGS, ENVIRONMENT_PREFIX, List.of(
-                new SettingsLoader.PassThrough(KAFKA_PREFIX, "the Kafka client setting NAME, for Spark's Kafka source, the alerts' Kafka sink and the topic checks (e.g. --kafka.security.protocol=SASL_SSL)"),
+                new SettingsLoader.PassThrough(KAFKA_PREFIX, "the Kafka client setting NAME, for Spark's Kafka source, the alerts' Kafka sink, the topic checks and verify (e.g. --kafka.security.protocol=SASL_SSL)"),
                 new SettingsLoader.PassThrough(SPARK_PREFIX, "sets spark.NAME on the job's Spark session, unless spark-submit --conf set it (e.g. --spark.hadoop.dfs.replication=1);"
                         + " spark.sql.session.timeZone is always UTC")));
     }

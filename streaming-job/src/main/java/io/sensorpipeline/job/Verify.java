@@ -50,8 +50,10 @@ import static org.apache.spark.sql.functions.col;
  * processed_data, which makes any missing reading look late.
  *
  * <p>Usage: {@code ./pipeline verify [--config configs/pipeline.properties] [flags of the job]}. Exit 0 when it adds
- * up, 1 when it does not, 2 on bad flags, 3 when the job stopped in the middle of a batch (restart it, then verify), 4
- * when the topic no longer holds records the job read (retention), so that they cannot be accounted for.
+ * up, 1 when it does not, 2 when it could not check (bad flags or settings, no tables, brokers that do not answer, a
+ * checkpoint or table it cannot read), 3 when the job stopped in the middle of a batch (restart it, then verify), 4
+ * when the topic no longer holds records the job read (retention, or a topic created again), so that they cannot be
+ * accounted for.
  */
 public final class Verify
 {
@@ -80,11 +82,11 @@ public final class Verify
                         drops are the job's own counts, as of the last batch the tables hold (<checkpoint-root>/ingest/drops).
                     Run it when the job is stopped or has caught up: records it has not read yet do not add up.
 
-                    Exit codes: 0 it adds up, 1 it does not, 2 bad flags or settings (no tables at lake-root, brokers
-                    that do not answer, a checkpoint it cannot read),
+                    Exit codes: 0 it adds up, 1 it does not, 2 it could not check (bad flags or settings, no tables
+                    at lake-root, brokers that do not answer, a checkpoint or table it cannot read),
                     3 the job stopped in the middle of a batch (its tables hold it, its drops are not counted yet):
-                    start the job again, then verify; 4 the topic no longer holds records the job read (retention),
-                    so verify cannot account for them.
+                    start the job again, then verify; 4 the topic no longer holds records the job read (retention,
+                    or a topic deleted and created again), so verify cannot account for them.
                     """);
             return;
         }
@@ -106,6 +108,11 @@ public final class Verify
         catch (UncheckedIOException e) {
             // A checkpoint or table it cannot read (permissions, a store that refuses): not a verdict on the tables.
             System.err.println("verify: " + e.getMessage());
+        }
+        catch (RuntimeException e) {
+            // Anything else is no verdict either: exit 2, not the 1 of tables that do not add up, with the trace.
+            System.err.println("verify: could not check the tables: " + e);
+            e.printStackTrace();
         }
         finally {
             spark.stop();
@@ -180,10 +187,10 @@ public final class Verify
     /** Where verify begins to read each partition: see {@link #startingOffsets(Map, Optional)}. */
     private String startingOffsets()
     {
-        Map<TopicPartition, Long> earliest = KafkaTopics.earliestOffsets(settings, KafkaTopics.TIMEOUT);
+        Map<TopicPartition, KafkaTopics.Range> ranges = KafkaTopics.offsetRanges(settings, KafkaTopics.TIMEOUT);
         Path checkpoint = new Path(settings.checkpointPath(IngestQuery.NAME));
         try {
-            return startingOffsets(earliest, Checkpoint.kafkaStartOffsets(checkpoint.getFileSystem(spark.sessionState().newHadoopConf()), checkpoint));
+            return startingOffsets(ranges, Checkpoint.kafkaStartOffsets(checkpoint.getFileSystem(spark.sessionState().newHadoopConf()), checkpoint));
         }
         catch (IOException e) {
             throw new UncheckedIOException("cannot read where the job began to read the topic: " + e.getMessage(), e);
@@ -196,19 +203,24 @@ public final class Verify
      * latest}, say), 0 for a partition added since (Spark reads those from their start), and the earliest offset
      * (-2) everywhere when the job has not started yet.
      *
-     * @param earliest each partition's first offset in the topic now
+     * @param ranges the offsets each partition holds now
      * @param started the checkpoint's start offsets, if the query has started
-     * @throws TopicTrimmed when the topic no longer holds records the job read: the accounting would be short of them
+     * @throws TopicTrimmed when the topic no longer holds records the job read (the accounting would be short of
+     *         them), or ends before the job's start (it was deleted and created again)
      */
-    static String startingOffsets(Map<TopicPartition, Long> earliest, Optional<Map<TopicPartition, Long>> started)
+    static String startingOffsets(Map<TopicPartition, KafkaTopics.Range> ranges, Optional<Map<TopicPartition, Long>> started)
     {
         List<String> trimmed = new ArrayList<>();
         Map<String, Map<String, Long>> offsets = new TreeMap<>();
-        earliest.forEach((partition, first) -> {
+        ranges.forEach((partition, range) -> {
             long start = started.map(offsetsOf -> offsetsOf.getOrDefault(partition, 0L)).orElse(-2L);
-            if (start >= 0 && first > start) {
+            if (start >= 0 && range.earliest() > start) {
                 trimmed.add(String.format(Locale.ROOT, "partition %d of %s begins at offset %,d; the job read it from %,d", partition.partition(),
-                        partition.topic(), first, start));
+                        partition.topic(), range.earliest(), start));
+            }
+            else if (start > range.latest()) {
+                trimmed.add(String.format(Locale.ROOT, "partition %d of %s ends at offset %,d, before %,d where the job began to read it (was the topic"
+                        + " deleted and created again?)", partition.partition(), partition.topic(), range.latest(), start));
             }
             offsets.computeIfAbsent(partition.topic(), topic -> new TreeMap<>()).put(Integer.toString(partition.partition()), start);
         });

@@ -50,7 +50,7 @@ class IngestIT
     private static final int EVENTS = 30_000;
 
     @RegisterExtension
-    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1, "started-late", 2));
+    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1, "started-late", 2, "started-late-alerts", 1));
 
     @TempDir
     static Path directory;
@@ -90,7 +90,7 @@ class IngestIT
         Path run = Files.createDirectories(root.resolve("producer"));
         TestProcesses.produce(run, kafka.bootstrapServers(), "--topic", "started-late", "--count", "1000", "--rate", "0", "--seed", "5");
         JobSettings settings = JobSettings.load(List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(), "--trigger", "available-now",
-                "--topic", "started-late", "--starting-offsets", "latest", "--lake-root", root.resolve("lake").toString(),
+                "--topic", "started-late", "--alerts-topic", "started-late-alerts", "--starting-offsets", "latest", "--lake-root", root.resolve("lake").toString(),
                 "--checkpoint-root", root.resolve("checkpoints").toString(), "--sensors-file", "../data/sensors.csv"), Map.of());
         SparkSession spark = SparkTestSession.get();
         // The first run begins at the end of the topic, so the tables never see the first 1,000 records; the second

@@ -88,8 +88,11 @@ public final class Checkpoint
                 throw new IOException(file + " holds no Kafka offsets: " + content.strip());
             }
             for (Map.Entry<String, JsonNode> topic : (Iterable<Map.Entry<String, JsonNode>>) topics::fields) {
+                if (!topic.getValue().isObject()) {
+                    throw new IOException(file + " has no partitions for topic " + topic.getKey() + ": " + topic.getValue());
+                }
                 for (Map.Entry<String, JsonNode> partition : (Iterable<Map.Entry<String, JsonNode>>) topic.getValue()::fields) {
-                    if (!partition.getValue().canConvertToLong()) {
+                    if (!partition.getValue().canConvertToLong() || partition.getValue().asLong() < 0) {
                         throw new IOException(file + " has no offset for partition " + partition.getKey() + " of " + topic.getKey());
                     }
                     offsets.put(new TopicPartition(topic.getKey(), Integer.parseInt(partition.getKey())), partition.getValue().asLong());

@@ -4,6 +4,7 @@ import io.sensorpipeline.common.settings.SettingsException;
 import io.sensorpipeline.job.JobSettings;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
@@ -75,22 +76,29 @@ public final class KafkaTopics
         return notes;
     }
 
+    /** The offsets a partition holds now: from {@code earliest} (retention moves it past 0) up to {@code latest}. */
+    public record Range(long earliest, long latest) {}
+
     /**
-     * The earliest offset each partition of the readings topic (or topics) still holds: retention, or a deletion of
-     * records, moves it past 0. Throws {@link SettingsException} when the brokers do not answer or have no such topic.
+     * The offsets each partition of the readings topic (or topics) holds now. Throws {@link SettingsException} when the
+     * brokers do not answer, refuse the client, or have no such topic.
      */
-    public static Map<TopicPartition, Long> earliestOffsets(JobSettings settings, Duration timeout)
+    public static Map<TopicPartition, Range> offsetRanges(JobSettings settings, Duration timeout)
     {
         List<String> topics = Arrays.stream(settings.topic().split(",")).map(String::strip).toList();
         try (Admin admin = create(adminConfig(settings, timeout))) {
             Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             admin.describeTopics(topics).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                    .forEach((topic, description) -> description.partitions()
-                            .forEach(partition -> earliest.put(new TopicPartition(topic, partition.partition()), OffsetSpec.earliest())));
-            Map<TopicPartition, Long> offsets = new TreeMap<>(Comparator.comparing(TopicPartition::topic).thenComparing(TopicPartition::partition));
-            admin.listOffsets(earliest).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                    .forEach((partition, info) -> offsets.put(partition, info.offset()));
-            return offsets;
+                    .forEach((topic, description) -> description.partitions().forEach(partition -> {
+                        earliest.put(new TopicPartition(topic, partition.partition()), OffsetSpec.earliest());
+                        latest.put(new TopicPartition(topic, partition.partition()), OffsetSpec.latest());
+                    }));
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> first = admin.listOffsets(earliest).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> end = admin.listOffsets(latest).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            Map<TopicPartition, Range> ranges = new TreeMap<>(Comparator.comparing(TopicPartition::topic).thenComparing(TopicPartition::partition));
+            first.forEach((partition, info) -> ranges.put(partition, new Range(info.offset(), end.get(partition).offset())));
+            return ranges;
         }
         catch (TimeoutException e) {
             throw new SettingsException("the Kafka brokers " + brokers(settings) + " (kafka.bootstrap.servers) did not answer within "
@@ -99,6 +107,9 @@ public final class KafkaTopics
         catch (ExecutionException e) {
             throw new SettingsException("cannot read the offsets of '" + settings.topic() + "' (topic) on " + brokers(settings) + ": "
                     + e.getCause().getMessage());
+        }
+        catch (KafkaException e) {
+            throw new SettingsException("cannot read the offsets of '" + settings.topic() + "' (topic) on " + brokers(settings) + ": " + reason(e));
         }
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();

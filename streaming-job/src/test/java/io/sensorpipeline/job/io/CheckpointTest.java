@@ -50,6 +50,12 @@ public class CheckpointTest
         assertThatThrownBy(() -> Checkpoint.parseKafkaStartOffsets("\0v1\n{\"t\":{\"0\":\"latest\"}}", "f"))
                 .isInstanceOf(IOException.class)
                 .hasMessage("f has no offset for partition 0 of t");
+        assertThatThrownBy(() -> Checkpoint.parseKafkaStartOffsets("\0v1\n{\"t\":{\"0\":-1}}", "f"))
+                .isInstanceOf(IOException.class)
+                .hasMessage("f has no offset for partition 0 of t");
+        assertThatThrownBy(() -> Checkpoint.parseKafkaStartOffsets("\0v1\n{\"t\":5}", "f"))
+                .isInstanceOf(IOException.class)
+                .hasMessage("f has no partitions for topic t: 5");
     }
 
     @Test
