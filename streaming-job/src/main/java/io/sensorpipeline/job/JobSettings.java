@@ -14,6 +14,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.spark.SparkConf;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -117,7 +118,7 @@ public record JobSettings(
     {
         return new SettingsLoader("streaming-job", SETTINGS, ENVIRONMENT_PREFIX, List.of(
                 new SettingsLoader.PassThrough(KAFKA_PREFIX, "the Kafka client setting NAME, for Spark's Kafka source, the alerts' Kafka sink, the topic checks and verify (e.g. --kafka.security.protocol=SASL_SSL)"),
-                new SettingsLoader.PassThrough(SPARK_PREFIX, "sets spark.NAME on the job's Spark session, unless spark-submit --conf set it (e.g. --spark.hadoop.dfs.replication=1);"
+                new SettingsLoader.PassThrough(SPARK_PREFIX, "sets spark.NAME on the job's Spark session, unless spark-submit --conf or spark-defaults.conf set it, which the job then says (e.g. --spark.hadoop.dfs.replication=1);"
                         + " spark.sql.session.timeZone is always UTC")));
     }
 
@@ -244,12 +245,29 @@ public record JobSettings(
 
     /**
      * The session's Spark settings from the config file, environment and flags ({@code spark.*}, such as
-     * {@code spark.hadoop.fs.s3a.endpoint}); a key spark-submit's {@code --conf} already set keeps that value.
+     * {@code spark.hadoop.fs.s3a.endpoint}); a key the Spark configuration already set (spark-submit's {@code --conf},
+     * spark-defaults.conf) keeps that value.
      */
     public SparkConf applyTo(SparkConf conf)
     {
         sparkOptions.forEach(conf::setIfMissing);
         return conf;
+    }
+
+    /**
+     * What to say of the {@code spark.*} settings that {@link #applyTo} will not apply, because the Spark configuration
+     * has another value for them: a line each, naming both values.
+     */
+    public List<String> overriddenBy(SparkConf conf)
+    {
+        List<String> lines = new ArrayList<>();
+        new TreeMap<>(sparkOptions).forEach((key, value) -> {
+            if (!key.equals(SESSION_TIME_ZONE) && conf.contains(key) && !conf.get(key).equals(value)) {
+                lines.add(key + "=" + value + " from the settings is not used: the Spark configuration (spark-submit --conf, spark-defaults.conf, -D)"
+                        + " has " + key + "=" + conf.get(key));
+            }
+        });
+        return lines;
     }
 
     /**
@@ -268,6 +286,7 @@ public record JobSettings(
             System.err.println(appName + ": " + SESSION_TIME_ZONE + "=" + conf.get(SESSION_TIME_ZONE) + " from the Spark configuration (spark-submit --conf, spark-defaults.conf, -D) is replaced by UTC:"
                     + " event_date and event_hour are UTC days and hours");
         }
+        overriddenBy(conf).forEach(line -> System.err.println(appName + ": " + line));
         conf = applyTo(conf.setAppName(appName).set(SESSION_TIME_ZONE, "UTC"))
                 .setIfMissing(ReopeningCheckpointFileManager.SPARK_KEY, ReopeningCheckpointFileManager.class.getName());
         // Local mode only: there the job's jar is on the classpath of every thread that opens a file system. On a

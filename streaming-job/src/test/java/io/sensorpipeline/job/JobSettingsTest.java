@@ -2,6 +2,7 @@ package io.sensorpipeline.job;
 
 import io.sensorpipeline.common.settings.Setting;
 import io.sensorpipeline.common.settings.SettingsException;
+import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -107,6 +108,21 @@ class JobSettingsTest
                 System.setProperty(key, before);
             }
         }
+    }
+
+    @Test
+    void aSparkSettingTheSparkConfigurationAlsoSetsIsNamedWithBothValues()
+    {
+        JobSettings settings = JobSettings.load(List.of("--spark.hadoop.fs.s3a.endpoint", "http://ours:9000", "--spark.hadoop.dfs.replication", "1",
+                "--spark.executor.memory", "2g"), Map.of());
+        SparkConf conf = new SparkConf(false)
+                .set("spark.hadoop.fs.s3a.endpoint", "http://cluster:9000")
+                .set("spark.executor.memory", "2g");
+        assertThat(settings.overriddenBy(conf)).containsExactly("spark.hadoop.fs.s3a.endpoint=http://ours:9000 from the settings is not used: the Spark"
+                + " configuration (spark-submit --conf, spark-defaults.conf, -D) has spark.hadoop.fs.s3a.endpoint=http://cluster:9000");
+        settings.applyTo(conf);
+        assertThat(conf.get("spark.hadoop.fs.s3a.endpoint")).isEqualTo("http://cluster:9000");
+        assertThat(conf.get("spark.hadoop.dfs.replication")).isEqualTo("1");
     }
 
     @Test
