@@ -47,9 +47,9 @@ public final class KafkaTopics
         String brokers = brokers(settings);
         List<String> notes = new ArrayList<>();
         try (Admin admin = create(adminConfig(settings, timeout))) {
-            for (String topic : settings.topic().split(",")) {
-                if (!exists(admin, "topic", topic.strip(), timeout)) {
-                    throw missing("topic", settings.topic(), topic.strip(), brokers, "The job reads the readings from it.");
+            for (String topic : readingsTopics(settings)) {
+                if (!exists(admin, "topic", topic, timeout)) {
+                    throw missing("topic", settings.topic(), topic, brokers, "The job reads the readings from it.");
                 }
             }
             if (!exists(admin, "alerts-topic", settings.alertsTopic(), timeout)) {
@@ -85,11 +85,10 @@ public final class KafkaTopics
      */
     public static Map<TopicPartition, Range> offsetRanges(JobSettings settings, Duration timeout)
     {
-        List<String> topics = Arrays.stream(settings.topic().split(",")).map(String::strip).toList();
         try (Admin admin = create(adminConfig(settings, timeout))) {
             Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            admin.describeTopics(topics).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+            admin.describeTopics(readingsTopics(settings)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
                     .forEach((topic, description) -> description.partitions().forEach(partition -> {
                         earliest.put(new TopicPartition(topic, partition.partition()), OffsetSpec.earliest());
                         latest.put(new TopicPartition(topic, partition.partition()), OffsetSpec.latest());
@@ -115,6 +114,12 @@ public final class KafkaTopics
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while reading the offsets of '" + settings.topic() + "'", e);
         }
+    }
+
+    /** The readings topics: the setting {@code topic} is one name or a comma-separated list, as Spark's subscribe. */
+    private static List<String> readingsTopics(JobSettings settings)
+    {
+        return Arrays.stream(settings.topic().split(",")).map(String::strip).toList();
     }
 
     private static Map<String, Object> adminConfig(JobSettings settings, Duration timeout)
