@@ -11,6 +11,7 @@ import io.sensorpipeline.job.transform.Decoding;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.spark.sql.Dataset;
@@ -24,6 +25,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,6 +33,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.col;
@@ -92,35 +95,51 @@ public final class Verify
         }
         JobSettings settings = JobSettings.loadOrExit("verify", flags);
         SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-verify")).getOrCreate();
-        Accounting accounting = null;
-        int failure = 2;
+        int exitCode;
         try {
-            accounting = new Verify(spark, settings).run(System.out);
-        }
-        catch (SettingsException e) {
-            // A setting only the session can check, such as the sensor file or the brokers.
-            System.err.println("verify: " + e.getMessage());
-        }
-        catch (TopicTrimmed e) {
-            System.err.println("verify: CANNOT CHECK, " + e.getMessage());
-            failure = 4;
-        }
-        catch (UncheckedIOException e) {
-            // A checkpoint or table it cannot read (permissions, a store that refuses): not a verdict on the tables.
-            System.err.println("verify: " + e.getMessage());
-        }
-        catch (RuntimeException e) {
-            // Anything else is no verdict either: exit 2, not the 1 of tables that do not add up, with the trace.
-            System.err.println("verify: could not check the tables: " + e);
-            e.printStackTrace();
+            exitCode = exitCode(() -> new Verify(spark, settings).run(System.out), System.err);
         }
         finally {
             spark.stop();
         }
-        if (accounting == null) {
-            System.exit(failure);
+        System.exit(exitCode);
+    }
+
+    /**
+     * Runs the check and maps its outcome to verify's exit code (see {@link Verify}): a verdict is 0, 1 or 3; a check
+     * that could not be made is 2, or 4 for a topic that lost records the job read, with the reason on {@code err}.
+     */
+    static int exitCode(Supplier<Accounting> check, PrintStream err)
+    {
+        Accounting accounting;
+        try {
+            accounting = check.get();
         }
-        System.exit(accounting.addsUp() ? 0 : accounting.unfinishedBatch().isPresent() ? 3 : 1);
+        catch (SettingsException e) {
+            // A setting only the session can check, such as the sensor file or the brokers.
+            err.println("verify: " + e.getMessage());
+            return 2;
+        }
+        catch (TopicTrimmed e) {
+            err.println("verify: CANNOT CHECK, " + e.getMessage());
+            return 4;
+        }
+        catch (UncheckedIOException e) {
+            // A checkpoint or table it cannot read (permissions, a store that refuses): not a verdict on the tables.
+            err.println("verify: " + e.getMessage());
+            return 2;
+        }
+        catch (RuntimeException | AssertionError e) {
+            // Anything else is no verdict either: exit 2, not the 1 of tables that do not add up, with the trace. Spark
+            // asserts, for one, that a partition added between the offsets' lookup and the read is in startingOffsets.
+            err.println("verify: could not check the tables: " + e);
+            e.printStackTrace(err);
+            return 2;
+        }
+        if (accounting.addsUp()) {
+            return 0;
+        }
+        return accounting.unfinishedBatch().isPresent() ? 3 : 1;
     }
 
     public Accounting run(PrintStream out)
@@ -146,7 +165,7 @@ public final class Verify
             long distinctValid = validIds.distinct().count();
 
             // With the columns named, a table whose log lists no file yet (no dead letters, say) reads as empty.
-            Dataset<Row> processed = spark.read().schema("eventId STRING").parquet(settings.tablePath(IngestQuery.PROCESSED_DATA));
+            Dataset<Row> processed = eventIds(spark, settings.tablePath(IngestQuery.PROCESSED_DATA));
             long processedRows = processed.count();
             long processedDistinct = processed.distinct().count();
             long unknownIds = processed.distinct().join(validIds.distinct(), JavaConverters.asScalaBuffer(List.of("eventId")).toSeq(), "left_anti").count();
@@ -167,6 +186,15 @@ public final class Verify
         }
     }
 
+    /**
+     * The eventId column of processed_data, every committed row. A table with a {@code _spark_metadata} log reads with
+     * its partition column (event_date) beside the schema given, so the select: an eventId twice on two days is twice.
+     */
+    static Dataset<Row> eventIds(SparkSession spark, String tablePath)
+    {
+        return spark.read().schema("eventId STRING").parquet(tablePath).select("eventId");
+    }
+
     /** Throws {@link SettingsException} when the ingest tables are not there: nothing to verify, or a wrong lake-root. */
     private void requireTables()
     {
@@ -184,13 +212,14 @@ public final class Verify
         }
     }
 
-    /** Where verify begins to read each partition: see {@link #startingOffsets(Map, Optional)}. */
+    /** Where verify begins to read each partition: see {@link #startingOffsets(Map, Optional, Map)}. */
     private String startingOffsets()
     {
         Map<TopicPartition, KafkaTopics.Range> ranges = KafkaTopics.offsetRanges(settings, KafkaTopics.TIMEOUT);
         Path checkpoint = new Path(settings.checkpointPath(IngestQuery.NAME));
         try {
-            return startingOffsets(ranges, Checkpoint.kafkaStartOffsets(checkpoint.getFileSystem(spark.sessionState().newHadoopConf()), checkpoint));
+            FileSystem fileSystem = checkpoint.getFileSystem(spark.sessionState().newHadoopConf());
+            return startingOffsets(ranges, Checkpoint.kafkaStartOffsets(fileSystem, checkpoint), Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, checkpoint));
         }
         catch (IOException e) {
             throw new UncheckedIOException("cannot read where the job began to read the topic: " + e.getMessage(), e);
@@ -205,22 +234,27 @@ public final class Verify
      *
      * @param ranges the offsets each partition holds now
      * @param started the checkpoint's start offsets, if the query has started
+     * @param readUpTo the end offsets of the query's last committed batch (empty before its first commit)
      * @throws TopicTrimmed when the topic no longer holds records the job read (the accounting would be short of
-     *         them), or ends before the job's start (it was deleted and created again)
+     *         them): it begins after the job's start, or ends before where the job read up to (it was deleted and
+     *         created again)
      */
-    static String startingOffsets(Map<TopicPartition, KafkaTopics.Range> ranges, Optional<Map<TopicPartition, Long>> started)
+    static String startingOffsets(Map<TopicPartition, KafkaTopics.Range> ranges, Optional<Map<TopicPartition, Long>> started, Map<TopicPartition, Long> readUpTo)
     {
         List<String> trimmed = new ArrayList<>();
         Map<String, Map<String, Long>> offsets = new TreeMap<>();
-        ranges.forEach((partition, range) -> {
+        Map<TopicPartition, KafkaTopics.Range> byPartition = new TreeMap<>(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+        byPartition.putAll(ranges);
+        byPartition.forEach((partition, range) -> {
             long start = started.map(offsetsOf -> offsetsOf.getOrDefault(partition, 0L)).orElse(-2L);
+            long end = Math.max(start, readUpTo.getOrDefault(partition, 0L));
             if (start >= 0 && range.earliest() > start) {
                 trimmed.add(String.format(Locale.ROOT, "partition %d of %s begins at offset %,d; the job read it from %,d", partition.partition(),
                         partition.topic(), range.earliest(), start));
             }
-            else if (start > range.latest()) {
-                trimmed.add(String.format(Locale.ROOT, "partition %d of %s ends at offset %,d, before %,d where the job began to read it (was the topic"
-                        + " deleted and created again?)", partition.partition(), partition.topic(), range.latest(), start));
+            else if (end > range.latest()) {
+                trimmed.add(String.format(Locale.ROOT, "partition %d of %s ends at offset %,d, before %,d where the job has read it up to (was the"
+                        + " topic deleted and created again?)", partition.partition(), partition.topic(), range.latest(), end));
             }
             offsets.computeIfAbsent(partition.topic(), topic -> new TreeMap<>()).put(Integer.toString(partition.partition()), start);
         });

@@ -66,9 +66,28 @@ public final class Checkpoint
     }
 
     /**
+     * The offsets up to which a Kafka query's last committed batch read each partition (the batch's end offsets, from
+     * the checkpoint's offset log); empty when it committed no batch.
+     */
+    public static Map<TopicPartition, Long> kafkaCommittedEndOffsets(SparkSession spark, FileSystem fileSystem, Path checkpoint)
+            throws IOException
+    {
+        OptionalLong batchId = lastCommit(fileSystem, checkpoint);
+        if (batchId.isEmpty()) {
+            return Map.of();
+        }
+        String log = new Path(checkpoint, "offsets").toString();
+        Option<OffsetSeq> batch = new OffsetSeqLog(spark, log).get(batchId.getAsLong());
+        if (batch.isEmpty() || batch.get().offsets().isEmpty() || batch.get().offsets().head().isEmpty()) {
+            throw new IOException(log + " has no offsets of the committed batch " + batchId.getAsLong());
+        }
+        return parseKafkaStartOffsets(batch.get().offsets().head().get().json(), log + "/" + batchId.getAsLong());
+    }
+
+    /**
      * The content of a Kafka source's {@code sources/0/0}, as Spark's {@code KafkaSourceInitialOffsetWriter} reads it:
      * a zero byte, then the version line {@code v1} and the offsets as JSON ({"topic":{"0":0,"1":0}}), or the JSON
-     * alone (Spark 2.1's format).
+     * alone (Spark 2.1's format, and a batch's offsets in the offset log).
      */
     static Map<TopicPartition, Long> parseKafkaStartOffsets(String text, String file)
             throws IOException
