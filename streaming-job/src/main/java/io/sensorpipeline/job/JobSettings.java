@@ -15,6 +15,7 @@ import org.apache.spark.SparkConf;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -186,6 +187,10 @@ public record JobSettings(
         if (sparkOptions.containsKey(SESSION_TIME_ZONE) && !sparkOptions.get(SESSION_TIME_ZONE).equals("UTC")) {
             throw settings.invalid(SESSION_TIME_ZONE, sparkOptions.get(SESSION_TIME_ZONE),
                     "the job's session zone is always UTC, so that event_date and event_hour are UTC days and hours on any machine");
+        }
+        // As Spark's subscribe reads it: a comma-separated list, blank names left out.
+        if (Arrays.stream(settings.string("topic").split(",")).allMatch(String::isBlank)) {
+            throw settings.invalid("topic", settings.string("topic"), "expected a topic name, or a comma-separated list of them");
         }
         return new JobSettings(
                 settings.string("kafka.bootstrap.servers"),

@@ -142,6 +142,8 @@ class JobSettingsTest
         assertThatThrownBy(() -> JobSettings.load(List.of("--trigger", "often"), Map.of()))
                 .isInstanceOf(SettingsException.class)
                 .hasMessage("invalid setting trigger='often' (from --trigger): expected a duration such as 500ms, 30s, 5m or 2h");
+        assertThatThrownBy(() -> JobSettings.load(List.of("--topic", " , "), Map.of()))
+                .hasMessage("invalid setting topic=',' (from --topic): expected a topic name, or a comma-separated list of them");
         assertThatThrownBy(() -> JobSettings.load(List.of("--state-store", "memory"), Map.of()))
                 .hasMessage("invalid setting state-store='memory' (from --state-store): expected in-place, default or rocksdb");
         assertThatThrownBy(() -> JobSettings.load(List.of("--starting-offsets", "yesterday"), Map.of()))

@@ -116,10 +116,13 @@ public final class KafkaTopics
         }
     }
 
-    /** The readings topics: the setting {@code topic} is one name or a comma-separated list, as Spark's subscribe. */
-    private static List<String> readingsTopics(JobSettings settings)
+    /**
+     * The readings topics: the setting {@code topic} is one name or a comma-separated list, read as Spark's subscribe
+     * reads it (blank names left out).
+     */
+    static List<String> readingsTopics(JobSettings settings)
     {
-        return Arrays.stream(settings.topic().split(",")).map(String::strip).toList();
+        return Arrays.stream(settings.topic().split(",")).map(String::strip).filter(name -> !name.isEmpty()).toList();
     }
 
     private static Map<String, Object> adminConfig(JobSettings settings, Duration timeout)
