@@ -1,0 +1,117 @@
+package io.sensorpipeline.job;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sensorpipeline.localstack.LocalProcesses;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The README's first command, {@code ./pipeline demo}, run as a user runs it, on the jars the build just made: the
+ * script starts the local broker (which comes with its two topics), {@code --fresh} empties a topic that already holds
+ * records, and the demo ends with verify's OK over exactly the readings it produced, in the output directory it was
+ * given. Prometheus, when installed, is started by the demo and stopped here.
+ */
+class DemoIT
+{
+    private static final Path SCRIPT = Path.of("..", "pipeline").toAbsolutePath().normalize();
+
+    @TempDir
+    static Path directory;
+
+    @AfterAll
+    static void stopServers()
+            throws Exception
+    {
+        run("stop-monitor.log", "monitor", "stop");
+        run("stop-kafka.log", "kafka", "stop");
+    }
+
+    @Test
+    void theDemoStartsOverWithFreshAndEveryReadingItProducedIsAccountedFor()
+            throws Exception
+    {
+        int[] ports = LocalProcesses.freePorts(2);
+        assertThat(run("kafka-start.log", "kafka", "start", "--port", String.valueOf(ports[0]), "--controller-port", String.valueOf(ports[1])))
+                .as(log("kafka-start.log"))
+                .isZero();
+        String bootstrap = "127.0.0.1:" + ports[0];
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            Map<String, TopicDescription> topics = admin.describeTopics(List.of("sensor-readings", "sensor-alerts")).allTopicNames().get(30, TimeUnit.SECONDS);
+            assertThat(topics.get("sensor-readings").partitions()).hasSize(2);
+            assertThat(topics.get("sensor-alerts").partitions()).hasSize(1);
+        }
+        // An earlier run's readings, which --fresh must take away: the accounting below counts the demo's own alone.
+        TestProcesses.produce(directory, bootstrap, "--count", "700", "--rate", "0", "--sensors", "50");
+
+        assertThat(run("demo.log", "demo", "--duration", "10s", "--rate", "1000", "--sensors", "100", "--fresh"))
+                .as(log("demo.log"))
+                .isZero();
+
+        String demo = log("demo.log");
+        System.out.println(demo);
+        Path output = directory.resolve("output");
+        long produced = new ObjectMapper().readTree(output.resolve("demo-producer-summary.json").toFile()).get("eventsSent").asLong();
+        assertThat(produced).isGreaterThan(5_000L);
+        assertThat(number(demo, "records in the topic\\s+([\\d,]+)")).as(demo).isEqualTo(produced);
+        long processed = number(demo, "processed_data rows\\s+([\\d,]+)");
+        long deadLetters = number(demo, "dead_letters rows\\s+([\\d,]+)");
+        // 1% malformed readings go to dead_letters, 0.5% duplicates and 0.5% late ones are dropped and counted.
+        assertThat(processed).isBetween(produced * 95 / 100, produced);
+        assertThat(deadLetters).isPositive();
+        // The query's table counts and verify's agree; the demo prints the SQL query's result.
+        assertThat(number(demo, "\\n  processed_data\\s+([\\d,]+)")).isEqualTo(processed);
+        assertThat(demo).contains("SELECT * FROM processed_data WHERE timestamp > '2025-01-01'")
+                .contains("verify: OK, every record is accounted for exactly once");
+        // Everything went to the output directory it was given.
+        assertThat(output.resolve("lake").resolve("processed_data").resolve("_spark_metadata")).isDirectory();
+        assertThat(output.resolve("checkpoints").resolve("ingest").resolve("commits")).isDirectory();
+        assertThat(output.resolve("demo-stream.log")).isNotEmptyFile();
+    }
+
+    private static long number(String text, String regex)
+    {
+        Matcher matcher = Pattern.compile(regex).matcher(text);
+        assertThat(matcher.find()).as("'%s' in:%n%s", regex, text).isTrue();
+        return Long.parseLong(matcher.group(1).replace(",", ""));
+    }
+
+    private static String log(String name)
+            throws IOException
+    {
+        return Files.readString(directory.resolve(name));
+    }
+
+    /** Runs ./pipeline with the arguments, its state and output in the test's directory; returns its exit code. */
+    private static int run(String logName, String... arguments)
+            throws IOException, InterruptedException
+    {
+        List<String> command = new ArrayList<>(List.of("bash", SCRIPT.toString()));
+        command.addAll(List.of(arguments));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(directory.resolve(logName).toFile());
+        builder.environment().put("PIPELINE_STATE_DIR", directory.resolve("state").toString());
+        builder.environment().put("PIPELINE_OUTPUT_DIR", directory.resolve("output").toString());
+        Process process = builder.start();
+        if (!process.waitFor(8, TimeUnit.MINUTES)) {
+            process.destroyForcibly();
+            throw new AssertionError("./pipeline " + String.join(" ", arguments) + " did not end in 8 minutes:\n" + log(logName));
+        }
+        return process.exitValue();
+    }
+}
