@@ -34,7 +34,8 @@ public final class LakeQuery
             + "  --tables     rows per table, dead letters by reason, alerts by rule\n"
             + "  --sql SQL    a Spark SQL query over the tables, each a view of its name; prints the row count and the first rows\n"
             + "  --rows N     how many rows of --sql to print (default: 10)\n"
-            + "  The job's flags (./pipeline stream --help) say where the lake is: --lake-root, --spark.*, --config FILE.";
+            + "  The job's flags (./pipeline stream --help) say where the lake is: --lake-root, --spark.*, --config FILE; the\n"
+            + "  others it takes too (--checkpoint-root, say), so that one command line serves the job and its tools.";
 
     private final SparkSession spark;
     private final JobSettings settings;
