@@ -448,7 +448,8 @@ public final class Verify
                 return;
             }
             if (processedEventIdsNotInTopic > 0) {
-                out.printf(Locale.ROOT, "  eventIds in processed_data but not in the topic: %,d%n", processedEventIdsNotInTopic);
+                out.printf(Locale.ROOT, "  eventIds in processed_data but not in the topic: %,d (was the topic deleted and created again, or do the topic"
+                        + " and lake-root settings belong to different jobs?)%n", processedEventIdsNotInTopic);
             }
             out.println(addsUp() ? "verify: OK, every record is accounted for exactly once" : "verify: FAILED, the tables do not match the topic");
         }

@@ -157,6 +157,21 @@ class VerifyTest
         assertThat(asserted.err()).startsWith("verify: could not check the tables: java.lang.AssertionError: assertion failed: If startingOffsets");
     }
 
+    @Test
+    void rowsOfRecordsTheTopicDoesNotHoldFailTheCheckWithAHint()
+    {
+        // A topic created again and refilled past where the job had read: the counts can add up, the eventIds do not.
+        Verify.Accounting accounting = new Verify.Accounting(1_000, 985, 985, 10, 5, 0, true, 5, 985,
+                Map.of("MALFORMED_JSON", 10L), Map.of("MALFORMED_JSON", 10L), "counted by the job", OptionalLong.empty());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        accounting.print(new PrintStream(out, true, StandardCharsets.UTF_8));
+
+        assertThat(accounting.addsUp()).isFalse();
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .contains("  eventIds in processed_data but not in the topic: 985 (was the topic deleted and created again, or do the topic and"
+                        + " lake-root settings belong to different jobs?)\nverify: FAILED, the tables do not match the topic\n");
+    }
+
     private record Outcome(int code, String err) {}
 
     private static Outcome exitCode(Supplier<Verify.Accounting> check)
