@@ -10,6 +10,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,6 +49,16 @@ class DemoIT
     void theDemoStartsOverWithFreshAndEveryReadingItProducedIsAccountedFor()
             throws Exception
     {
+        // The demo's fixed ports: Prometheus, the producer's and the job's metrics.
+        for (int port : new int[] {9090, 9400, 9401}) {
+            try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
+                assertThat(socket.isBound()).isTrue();
+            }
+            catch (BindException e) {
+                throw new AssertionError("port " + port + " on 127.0.0.1 is in use, and the demo needs it: is a demo running? (./pipeline monitor stop;"
+                        + " ./pipeline kafka stop)", e);
+            }
+        }
         int[] ports = LocalProcesses.freePorts(2);
         assertThat(run("kafka-start.log", "kafka", "start", "--port", String.valueOf(ports[0]), "--controller-port", String.valueOf(ports[1])))
                 .as(log("kafka-start.log"))
