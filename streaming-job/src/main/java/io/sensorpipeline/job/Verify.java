@@ -94,7 +94,16 @@ public final class Verify
             return;
         }
         JobSettings settings = JobSettings.loadOrExit("verify", flags);
-        SparkSession spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-verify")).getOrCreate();
+        SparkSession spark;
+        try {
+            spark = SparkSession.builder().config(settings.sparkConf("sensor-pipeline-verify")).getOrCreate();
+        }
+        catch (RuntimeException | Error e) {
+            System.err.println("verify: could not start Spark: " + e);
+            e.printStackTrace();
+            System.exit(2);
+            return;
+        }
         int exitCode;
         try {
             exitCode = exitCode(() -> new Verify(spark, settings).run(System.out), System.err);
@@ -129,7 +138,7 @@ public final class Verify
             err.println("verify: " + e.getMessage());
             return 2;
         }
-        catch (RuntimeException | AssertionError e) {
+        catch (RuntimeException | Error e) {
             // Anything else is no verdict either: exit 2, not the 1 of tables that do not add up, with the trace. Spark
             // asserts, for one, that a partition added between the offsets' lookup and the read is in startingOffsets.
             err.println("verify: could not check the tables: " + e);
@@ -215,15 +224,20 @@ public final class Verify
     /** Where verify begins to read each partition: see {@link #startingOffsets(Map, Optional, Map)}. */
     private String startingOffsets()
     {
-        Map<TopicPartition, KafkaTopics.Range> ranges = KafkaTopics.offsetRanges(settings, KafkaTopics.TIMEOUT);
         Path checkpoint = new Path(settings.checkpointPath(IngestQuery.NAME));
+        Optional<Map<TopicPartition, Long>> started;
+        Map<TopicPartition, Long> readUpTo;
         try {
             FileSystem fileSystem = checkpoint.getFileSystem(spark.sessionState().newHadoopConf());
-            return startingOffsets(ranges, Checkpoint.kafkaStartOffsets(fileSystem, checkpoint), Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, checkpoint));
+            started = Checkpoint.kafkaStartOffsets(fileSystem, checkpoint);
+            readUpTo = Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, checkpoint);
         }
         catch (IOException e) {
             throw new UncheckedIOException("cannot read where the job began to read the topic: " + e.getMessage(), e);
         }
+        // The topic's offsets after the checkpoint's: a job still running may commit a batch between the two reads,
+        // which must not look like a topic that ends before what the job read.
+        return startingOffsets(KafkaTopics.offsetRanges(settings, KafkaTopics.TIMEOUT), started, readUpTo);
     }
 
     /**

@@ -76,12 +76,17 @@ public final class Checkpoint
         if (batchId.isEmpty()) {
             return Map.of();
         }
-        String log = new Path(checkpoint, "offsets").toString();
-        Option<OffsetSeq> batch = new OffsetSeqLog(spark, log).get(batchId.getAsLong());
-        if (batch.isEmpty() || batch.get().offsets().isEmpty() || batch.get().offsets().head().isEmpty()) {
-            throw new IOException(log + " has no offsets of the committed batch " + batchId.getAsLong());
+        Path log = new Path(checkpoint, "offsets");
+        Path file = new Path(log, Long.toString(batchId.getAsLong()));
+        // Checked first: Spark's log would create a missing directory, and throws its own error for a missing file.
+        if (!fileSystem.exists(file)) {
+            throw new IOException(file + " is missing: the checkpoint has a commit of batch " + batchId.getAsLong() + " but not its offsets");
         }
-        return parseKafkaStartOffsets(batch.get().offsets().head().get().json(), log + "/" + batchId.getAsLong());
+        Option<OffsetSeq> batch = new OffsetSeqLog(spark, log.toString()).get(batchId.getAsLong());
+        if (batch.isEmpty() || batch.get().offsets().isEmpty() || batch.get().offsets().head().isEmpty()) {
+            throw new IOException(file + " has no offsets of a source");
+        }
+        return parseKafkaStartOffsets(batch.get().offsets().head().get().json(), file.toString());
     }
 
     /**

@@ -12,6 +12,7 @@ import org.apache.spark.sql.execution.streaming.LongOffset;
 import org.apache.spark.sql.execution.streaming.OffsetSeq;
 import org.apache.spark.sql.execution.streaming.OffsetSeqLog;
 import org.apache.spark.sql.execution.streaming.OffsetSeqMetadata;
+import org.apache.spark.sql.execution.streaming.SerializedOffset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import scala.Option;
@@ -68,6 +69,41 @@ public class CheckpointTest
         Files.createDirectories(directory.resolve("ingest/sources/0"));
         Files.writeString(directory.resolve("ingest/sources/0/0"), "\0v1\n{\"t\":{\"0\":3}}");
         assertThat(Checkpoint.kafkaStartOffsets(fileSystem, checkpoint)).contains(Map.of(new TopicPartition("t", 0), 3L));
+    }
+
+    @Test
+    void kafkaCommittedEndOffsetsAreTheLastCommittedBatchsOffsets()
+            throws IOException
+    {
+        SparkSession spark = SparkTestSession.get();
+        String checkpoint = directory.resolve("ingest").toUri().toString();
+        org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(checkpoint);
+        FileSystem fileSystem = path.getFileSystem(new Configuration());
+        assertThat(Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, path)).as("no batch yet").isEmpty();
+
+        writeKafkaBatch(spark, checkpoint, 0, "{\"t\":{\"1\":9,\"0\":5}}", true);
+        writeKafkaBatch(spark, checkpoint, 1, "{\"t\":{\"1\":19,\"0\":15}}", false);
+        assertThat(Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, path))
+                .as("batch 1 is planned, not committed")
+                .isEqualTo(Map.of(new TopicPartition("t", 0), 5L, new TopicPartition("t", 1), 9L));
+        new CommitLog(spark, checkpoint + "/commits").add(1, new CommitMetadata(0));
+        assertThat(Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, path))
+                .isEqualTo(Map.of(new TopicPartition("t", 0), 15L, new TopicPartition("t", 1), 19L));
+
+        new CommitLog(spark, checkpoint + "/commits").add(2, new CommitMetadata(0));
+        assertThatThrownBy(() -> Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, path))
+                .isInstanceOf(IOException.class)
+                .hasMessageEndingWith("/ingest/offsets/2 is missing: the checkpoint has a commit of batch 2 but not its offsets");
+    }
+
+    private static void writeKafkaBatch(SparkSession spark, String checkpoint, long id, String offsetsJson, boolean committed)
+    {
+        List<Option<Offset>> offsets = List.of(Option.apply(new SerializedOffset(offsetsJson)));
+        new OffsetSeqLog(spark, checkpoint + "/offsets").add(id, new OffsetSeq(JavaConverters.asScalaBuffer(offsets).toSeq(),
+                Option.apply(OffsetSeqMetadata.apply("{\"batchWatermarkMs\":0,\"batchTimestampMs\":0}"))));
+        if (committed) {
+            new CommitLog(spark, checkpoint + "/commits").add(id, new CommitMetadata(0));
+        }
     }
 
     @Test
