@@ -188,8 +188,7 @@ public record JobSettings(
             throw settings.invalid(SESSION_TIME_ZONE, sparkOptions.get(SESSION_TIME_ZONE),
                     "the job's session zone is always UTC, so that event_date and event_hour are UTC days and hours on any machine");
         }
-        // As Spark's subscribe reads it: a comma-separated list, blank names left out.
-        if (Arrays.stream(settings.string("topic").split(",")).allMatch(String::isBlank)) {
+        if (topicNames(settings.string("topic")).isEmpty()) {
             throw settings.invalid("topic", settings.string("topic"), "expected a topic name, or a comma-separated list of them");
         }
         return new JobSettings(
@@ -300,6 +299,18 @@ public record JobSettings(
             conf.setIfMissing(LOCAL_FILE_SYSTEM_KEY, JavaLocalFileSystem.class.getName());
         }
         return conf;
+    }
+
+    /** The readings topics: {@code topic} is one name or a comma-separated list. */
+    public List<String> topics()
+    {
+        return topicNames(topic);
+    }
+
+    /** A list of topics as Spark's subscribe reads it: comma-separated, blank names left out. */
+    private static List<String> topicNames(String list)
+    {
+        return Arrays.stream(list.split(",")).map(String::strip).filter(name -> !name.isEmpty()).toList();
     }
 
     /** The location of one table: {@code <lake-root>/<table>}. */

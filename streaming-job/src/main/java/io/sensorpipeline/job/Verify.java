@@ -116,9 +116,9 @@ public final class Verify
 
     /**
      * Runs the check and maps its outcome to verify's exit code (see {@link Verify}): a verdict is 0, 1 or 3; a check
-     * that could not be made is 2, or 4 for a topic that lost records the job read, with the reason on {@code err}.
+     * that could not be made is 2, or 4 for a topic that lost records the job read, with the reason on {@code stderr}.
      */
-    static int exitCode(Supplier<Accounting> check, PrintStream err)
+    static int exitCode(Supplier<Accounting> check, PrintStream stderr)
     {
         Accounting accounting;
         try {
@@ -126,23 +126,23 @@ public final class Verify
         }
         catch (SettingsException e) {
             // A setting only the session can check, such as the sensor file or the brokers.
-            err.println("verify: " + e.getMessage());
+            stderr.println("verify: " + e.getMessage());
             return 2;
         }
         catch (TopicTrimmed e) {
-            err.println("verify: CANNOT CHECK, " + e.getMessage());
+            stderr.println("verify: CANNOT CHECK, " + e.getMessage());
             return 4;
         }
         catch (UncheckedIOException e) {
             // A checkpoint or table it cannot read (permissions, a store that refuses): not a verdict on the tables.
-            err.println("verify: " + e.getMessage());
+            stderr.println("verify: " + e.getMessage());
             return 2;
         }
         catch (RuntimeException | Error e) {
             // Anything else is no verdict either: exit 2, not the 1 of tables that do not add up, with the trace. Spark
             // asserts, for one, that a partition added between the offsets' lookup and the read is in startingOffsets.
-            err.println("verify: could not check the tables: " + e);
-            e.printStackTrace(err);
+            stderr.println("verify: could not check the tables: " + e);
+            e.printStackTrace(stderr);
             return 2;
         }
         if (accounting.addsUp()) {

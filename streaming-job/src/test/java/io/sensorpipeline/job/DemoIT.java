@@ -53,8 +53,8 @@ class DemoIT
     {
         // The demo's fixed ports: the producer's and the job's metrics.
         for (int port : new int[] {9400, 9401}) {
-            try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
-                assertThat(socket.isBound()).isTrue();
+            try (ServerSocket free = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
+                // Free: closed again at once, for the demo.
             }
             catch (BindException e) {
                 throw new AssertionError("port " + port + " on 127.0.0.1 is in use, and the demo needs it: is a demo running? (./pipeline monitor stop;"
@@ -104,14 +104,14 @@ class DemoIT
         // 1% malformed readings go to dead_letters, 0.5% duplicates and 0.5% late ones are dropped and counted.
         assertThat(processed).isBetween(produced * 95 / 100, produced);
         assertThat(deadLetters).isPositive();
-        // The query's table counts and verify's agree; the demo prints the SQL query's result.
+        // The demo's own query of the lake (rows per table) reads what verify read.
         assertThat(number(demo, "\\n  processed_data\\s+([\\d,]+)")).isEqualTo(processed);
         assertThat(demo).contains(prometheusInstalled()
                 ? "pipeline: port 9090 on 127.0.0.1 is in use (the system's Prometheus?), so the demo starts none"
                 : "pipeline: Prometheus is not installed");
         assertThat(demo).contains("SELECT * FROM processed_data WHERE timestamp > '2025-01-01'")
                 .contains("verify: OK, every record is accounted for exactly once");
-        // Everything went to the output directory it was given.
+        // In the output directory it was given: a test must never write into the repository's output/.
         assertThat(output.resolve("lake").resolve("processed_data").resolve("_spark_metadata")).isDirectory();
         assertThat(output.resolve("checkpoints").resolve("ingest").resolve("commits")).isDirectory();
         assertThat(output.resolve("demo-stream.log")).isNotEmptyFile();
@@ -120,7 +120,7 @@ class DemoIT
     private static boolean prometheusInstalled()
     {
         return Arrays.stream(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
-                .anyMatch(directory -> !directory.isEmpty() && Files.isExecutable(Path.of(directory, "prometheus")));
+                .anyMatch(entry -> !entry.isEmpty() && Files.isExecutable(Path.of(entry, "prometheus")));
     }
 
     private static long number(String text, String regex)

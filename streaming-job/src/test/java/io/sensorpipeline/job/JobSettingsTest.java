@@ -137,6 +137,13 @@ class JobSettingsTest
     }
 
     @Test
+    void theReadingsTopicsAreReadAsSparksSubscribeReadsThem()
+    {
+        assertThat(JobSettings.load(List.of("--topic", " a,,b ,"), Map.of()).topics()).containsExactly("a", "b");
+        assertThat(JobSettings.load(List.of(), Map.of()).topics()).containsExactly("sensor-readings");
+    }
+
+    @Test
     void badValuesNameKeyValueAndSource()
     {
         assertThatThrownBy(() -> JobSettings.load(List.of("--trigger", "often"), Map.of()))

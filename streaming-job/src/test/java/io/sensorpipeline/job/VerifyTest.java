@@ -56,12 +56,12 @@ class VerifyTest
         assertThatThrownBy(() -> Verify.startingOffsets(Map.of(FIRST, new Range(1_510, 2_500), SECOND, new Range(0, 40)),
                 Optional.of(Map.of(FIRST, 1_500L, SECOND, 0L)), Map.of()))
                 .isInstanceOf(Verify.TopicTrimmed.class)
-                .hasMessageContaining(": partition 0 of readings begins at offset 1,510; the job read it from 1,500.");
+                .hasMessage(trimmed("partition 0 of readings begins at offset 1,510; the job read it from 1,500"));
         // Added after the job began, so read by it from offset 0: records gone from it are missing too.
         assertThatThrownBy(() -> Verify.startingOffsets(Map.of(FIRST, new Range(1_500, 2_500), SECOND, new Range(5, 40)),
                 Optional.of(Map.of(FIRST, 1_500L)), Map.of()))
                 .isInstanceOf(Verify.TopicTrimmed.class)
-                .hasMessageContaining(": partition 1 of readings begins at offset 5; the job read it from 0.");
+                .hasMessage(trimmed("partition 1 of readings begins at offset 5; the job read it from 0"));
     }
 
     @Test
@@ -71,14 +71,15 @@ class VerifyTest
         assertThatThrownBy(() -> Verify.startingOffsets(Map.of(FIRST, new Range(0, 0), SECOND, new Range(0, 0)),
                 Optional.of(Map.of(FIRST, 1_500L, SECOND, 0L)), Map.of()))
                 .isInstanceOf(Verify.TopicTrimmed.class)
-                .hasMessageContaining(": partition 0 of readings ends at offset 0, before 1,500 where the job has read it up to (was the topic"
-                        + " deleted and created again?).");
+                .hasMessage(trimmed("partition 0 of readings ends at offset 0, before 1,500 where the job has read it up to (was the topic deleted"
+                        + " and created again?)"));
         // A job begun at the earliest offset (0) that read 1,500 and 900 records; the topic created again holds 10 and 0.
         assertThatThrownBy(() -> Verify.startingOffsets(Map.of(FIRST, new Range(0, 10), SECOND, new Range(0, 0)),
                 Optional.of(Map.of(FIRST, 0L, SECOND, 0L)), Map.of(FIRST, 1_500L, SECOND, 900L)))
                 .isInstanceOf(Verify.TopicTrimmed.class)
-                .hasMessageContaining(": partition 0 of readings ends at offset 10, before 1,500 where the job has read it up to (was the topic"
-                        + " deleted and created again?); partition 1 of readings ends at offset 0, before 900");
+                .hasMessage(trimmed("partition 0 of readings ends at offset 10, before 1,500 where the job has read it up to (was the topic deleted"
+                        + " and created again?); partition 1 of readings ends at offset 0, before 900 where the job has read it up to (was the topic"
+                        + " deleted and created again?)"));
         // The job caught up with the topic, or is behind it: nothing lost.
         assertThat(Verify.startingOffsets(Map.of(FIRST, new Range(0, 1_500), SECOND, new Range(0, 950)),
                 Optional.of(Map.of(FIRST, 0L, SECOND, 0L)), Map.of(FIRST, 1_500L, SECOND, 900L)))
@@ -113,48 +114,49 @@ class VerifyTest
     @Test
     void aVerdictExitsZeroWhenItAddsUpOneWhenItDoesNotAndThreeForABatchTheJobHasNotFinished()
     {
-        assertThat(exitCode(() -> accounting(1_000, 985, 985, OptionalLong.empty())).code()).isEqualTo(0);
+        assertThat(outcome(() -> accounting(1_000, 985, 985, OptionalLong.empty())).code()).isEqualTo(0);
         // One reading in no table and not counted as dropped.
-        assertThat(exitCode(() -> accounting(1_000, 984, 984, OptionalLong.empty())).code()).isEqualTo(1);
+        assertThat(outcome(() -> accounting(1_000, 984, 984, OptionalLong.empty())).code()).isEqualTo(1);
         // An eventId twice in processed_data, although the counts add up.
-        assertThat(exitCode(() -> accounting(1_000, 985, 984, OptionalLong.empty())).code()).isEqualTo(1);
-        assertThat(exitCode(() -> accounting(1_000, 984, 984, OptionalLong.of(7))).code()).isEqualTo(3);
+        assertThat(outcome(() -> accounting(1_000, 985, 984, OptionalLong.empty())).code()).isEqualTo(1);
+        assertThat(outcome(() -> accounting(1_000, 984, 984, OptionalLong.of(7))).code()).isEqualTo(3);
     }
 
     @Test
     void aCheckThatCouldNotBeMadeExitsTwoOrFourForATrimmedTopicWithTheReasonOnStderr()
     {
-        Outcome settings = exitCode(() -> {
+        Outcome settings = outcome(() -> {
             throw new SettingsException("invalid setting sensors-file='nowhere.csv': no such file");
         });
         assertThat(settings.code()).isEqualTo(2);
-        assertThat(settings.err()).isEqualTo("verify: invalid setting sensors-file='nowhere.csv': no such file\n");
+        assertThat(settings.stderr()).isEqualTo("verify: invalid setting sensors-file='nowhere.csv': no such file\n");
 
-        Outcome trimmed = exitCode(() -> {
+        Outcome trimmed = outcome(() -> {
             throw new Verify.TopicTrimmed("partition 0 of readings begins at offset 600; the job read it from 506.");
         });
         assertThat(trimmed.code()).isEqualTo(4);
-        assertThat(trimmed.err()).isEqualTo("verify: CANNOT CHECK, partition 0 of readings begins at offset 600; the job read it from 506.\n");
+        assertThat(trimmed.stderr()).isEqualTo("verify: CANNOT CHECK, partition 0 of readings begins at offset 600; the job read it from 506.\n");
 
-        Outcome unreadable = exitCode(() -> {
+        Outcome unreadable = outcome(() -> {
             throw new UncheckedIOException("cannot read the checkpoint /ck/ingest", new IOException("Permission denied"));
         });
         assertThat(unreadable.code()).isEqualTo(2);
-        assertThat(unreadable.err()).startsWith("verify: cannot read the checkpoint /ck/ingest");
+        assertThat(unreadable.stderr()).isEqualTo("verify: cannot read the checkpoint /ck/ingest\n");
 
         // Not a verdict on the tables: 2, never the 1 that says they do not add up, and the trace for a bug report.
-        Outcome unexpected = exitCode(() -> {
+        Outcome unexpected = outcome(() -> {
             throw new IllegalStateException("boom");
         });
         assertThat(unexpected.code()).isEqualTo(2);
-        assertThat(unexpected.err()).startsWith("verify: could not check the tables: java.lang.IllegalStateException: boom\n")
+        assertThat(unexpected.stderr()).startsWith("verify: could not check the tables: java.lang.IllegalStateException: boom\n")
                 .contains("\tat io.sensorpipeline.job.VerifyTest");
         // Spark asserts that every partition of the topic is in startingOffsets: one added after verify looked is no verdict either.
-        Outcome asserted = exitCode(() -> {
+        Outcome asserted = outcome(() -> {
             throw new AssertionError("assertion failed: If startingOffsets contains specific offsets, you must specify all TopicPartitions.");
         });
         assertThat(asserted.code()).isEqualTo(2);
-        assertThat(asserted.err()).startsWith("verify: could not check the tables: java.lang.AssertionError: assertion failed: If startingOffsets");
+        assertThat(asserted.stderr()).startsWith("verify: could not check the tables: java.lang.AssertionError: assertion failed: If startingOffsets contains specific"
+                + " offsets, you must specify all TopicPartitions.\n");
     }
 
     @Test
@@ -172,13 +174,21 @@ class VerifyTest
                         + " lake-root settings belong to different jobs?)\nverify: FAILED, the tables do not match the topic\n");
     }
 
-    private record Outcome(int code, String err) {}
-
-    private static Outcome exitCode(Supplier<Verify.Accounting> check)
+    /** TopicTrimmed's message around the partitions it names. */
+    private static String trimmed(String partitions)
     {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Verify.exitCode(check, new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Outcome(code, err.toString(StandardCharsets.UTF_8));
+        return "the topic no longer holds every record the job read (retention, or deleted records): " + partitions
+                + ". The tables hold rows of records verify cannot read, so it cannot account for them. Verify checks a topic that keeps"
+                + " everything the tables hold, such as the demo's.";
+    }
+
+    private record Outcome(int code, String stderr) {}
+
+    private static Outcome outcome(Supplier<Verify.Accounting> check)
+    {
+        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+        int code = Verify.exitCode(check, new PrintStream(stderr, true, StandardCharsets.UTF_8));
+        return new Outcome(code, stderr.toString(StandardCharsets.UTF_8));
     }
 
     /** 1% of the records rejected as malformed, 5 duplicates dropped, the rest processed or missing. */

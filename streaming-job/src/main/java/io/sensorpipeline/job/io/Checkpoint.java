@@ -62,7 +62,7 @@ public final class Checkpoint
         try (InputStream in = fileSystem.open(file)) {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        return Optional.of(parseKafkaStartOffsets(text, file.toString()));
+        return Optional.of(parseKafkaOffsets(text, file.toString()));
     }
 
     /**
@@ -86,7 +86,7 @@ public final class Checkpoint
         if (batch.isEmpty() || batch.get().offsets().isEmpty() || batch.get().offsets().head().isEmpty()) {
             throw new IOException(file + " has no offsets of a source");
         }
-        return parseKafkaStartOffsets(batch.get().offsets().head().get().json(), file.toString());
+        return parseKafkaOffsets(batch.get().offsets().head().get().json(), file.toString());
     }
 
     /**
@@ -94,7 +94,7 @@ public final class Checkpoint
      * a zero byte, then the version line {@code v1} and the offsets as JSON ({"topic":{"0":0,"1":0}}), or the JSON
      * alone (Spark 2.1's format, and a batch's offsets in the offset log).
      */
-    static Map<TopicPartition, Long> parseKafkaStartOffsets(String text, String file)
+    static Map<TopicPartition, Long> parseKafkaOffsets(String text, String file)
             throws IOException
     {
         String content = text.startsWith("\0") ? text.substring(1) : text;

@@ -14,7 +14,6 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -47,7 +46,7 @@ public final class KafkaTopics
         String brokers = brokers(settings);
         List<String> notes = new ArrayList<>();
         try (Admin admin = create(adminConfig(settings, timeout))) {
-            for (String topic : readingsTopics(settings)) {
+            for (String topic : settings.topics()) {
                 if (!exists(admin, "topic", topic, timeout)) {
                     throw missing("topic", settings.topic(), topic, brokers, "The job reads the readings from it.");
                 }
@@ -88,7 +87,7 @@ public final class KafkaTopics
         try (Admin admin = create(adminConfig(settings, timeout))) {
             Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            admin.describeTopics(readingsTopics(settings)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+            admin.describeTopics(settings.topics()).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
                     .forEach((topic, description) -> description.partitions().forEach(partition -> {
                         earliest.put(new TopicPartition(topic, partition.partition()), OffsetSpec.earliest());
                         latest.put(new TopicPartition(topic, partition.partition()), OffsetSpec.latest());
@@ -114,15 +113,6 @@ public final class KafkaTopics
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while reading the offsets of '" + settings.topic() + "'", e);
         }
-    }
-
-    /**
-     * The readings topics: the setting {@code topic} is one name or a comma-separated list, read as Spark's subscribe
-     * reads it (blank names left out).
-     */
-    static List<String> readingsTopics(JobSettings settings)
-    {
-        return Arrays.stream(settings.topic().split(",")).map(String::strip).filter(name -> !name.isEmpty()).toList();
     }
 
     private static Map<String, Object> adminConfig(JobSettings settings, Duration timeout)

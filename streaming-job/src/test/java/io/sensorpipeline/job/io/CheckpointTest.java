@@ -39,22 +39,22 @@ public class CheckpointTest
         Map<TopicPartition, Long> expected = Map.of(new TopicPartition("sensor-readings", 0), 506L, new TopicPartition("sensor-readings", 1), 494L,
                 new TopicPartition("other", 0), 7L);
         // As Spark 3.5 writes it: a zero byte, the version line, the JSON.
-        assertThat(Checkpoint.parseKafkaStartOffsets("\0v1\n{\"sensor-readings\":{\"1\":494,\"0\":506},\"other\":{\"0\":7}}", "f")).isEqualTo(expected);
+        assertThat(Checkpoint.parseKafkaOffsets("\0v1\n{\"sensor-readings\":{\"1\":494,\"0\":506},\"other\":{\"0\":7}}", "f")).isEqualTo(expected);
         // Spark 2.1's: the JSON alone.
-        assertThat(Checkpoint.parseKafkaStartOffsets("\0{\"sensor-readings\":{\"1\":494,\"0\":506},\"other\":{\"0\":7}}", "f")).isEqualTo(expected);
-        assertThatThrownBy(() -> Checkpoint.parseKafkaStartOffsets("\0v10\n{}", "f"))
+        assertThat(Checkpoint.parseKafkaOffsets("\0{\"sensor-readings\":{\"1\":494,\"0\":506},\"other\":{\"0\":7}}", "f")).isEqualTo(expected);
+        assertThatThrownBy(() -> Checkpoint.parseKafkaOffsets("\0v10\n{}", "f"))
                 .isInstanceOf(IOException.class)
                 .hasMessage("f has a version this reader does not know: v10");
-        assertThatThrownBy(() -> Checkpoint.parseKafkaStartOffsets("\0v1\n{\"t\":{\"x\":1}}", "f"))
+        assertThatThrownBy(() -> Checkpoint.parseKafkaOffsets("\0v1\n{\"t\":{\"x\":1}}", "f"))
                 .isInstanceOf(IOException.class)
                 .hasMessageStartingWith("f holds no Kafka offsets: For input string: \"x\"");
-        assertThatThrownBy(() -> Checkpoint.parseKafkaStartOffsets("\0v1\n{\"t\":{\"0\":\"latest\"}}", "f"))
+        assertThatThrownBy(() -> Checkpoint.parseKafkaOffsets("\0v1\n{\"t\":{\"0\":\"latest\"}}", "f"))
                 .isInstanceOf(IOException.class)
                 .hasMessage("f has no offset for partition 0 of t");
-        assertThatThrownBy(() -> Checkpoint.parseKafkaStartOffsets("\0v1\n{\"t\":{\"0\":-1}}", "f"))
+        assertThatThrownBy(() -> Checkpoint.parseKafkaOffsets("\0v1\n{\"t\":{\"0\":-1}}", "f"))
                 .isInstanceOf(IOException.class)
                 .hasMessage("f has no offset for partition 0 of t");
-        assertThatThrownBy(() -> Checkpoint.parseKafkaStartOffsets("\0v1\n{\"t\":5}", "f"))
+        assertThatThrownBy(() -> Checkpoint.parseKafkaOffsets("\0v1\n{\"t\":5}", "f"))
                 .isInstanceOf(IOException.class)
                 .hasMessage("f has no partitions for topic t: 5");
     }
@@ -93,7 +93,14 @@ public class CheckpointTest
         new CommitLog(spark, checkpoint + "/commits").add(2, new CommitMetadata(0));
         assertThatThrownBy(() -> Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, path))
                 .isInstanceOf(IOException.class)
-                .hasMessageEndingWith("/ingest/offsets/2 is missing: the checkpoint has a commit of batch 2 but not its offsets");
+                .hasMessage(new org.apache.hadoop.fs.Path(path, "offsets/2") + " is missing: the checkpoint has a commit of batch 2 but not its offsets");
+
+        new OffsetSeqLog(spark, checkpoint + "/offsets").add(3, new OffsetSeq(JavaConverters.asScalaBuffer(List.<Option<Offset>>of()).toSeq(),
+                Option.apply(OffsetSeqMetadata.apply("{\"batchWatermarkMs\":0,\"batchTimestampMs\":0}"))));
+        new CommitLog(spark, checkpoint + "/commits").add(3, new CommitMetadata(0));
+        assertThatThrownBy(() -> Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, path))
+                .isInstanceOf(IOException.class)
+                .hasMessage(new org.apache.hadoop.fs.Path(path, "offsets/3") + " has no offsets of a source");
     }
 
     private static void writeKafkaBatch(SparkSession spark, String checkpoint, long id, String offsetsJson, boolean committed)

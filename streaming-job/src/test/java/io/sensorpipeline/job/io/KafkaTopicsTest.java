@@ -31,11 +31,4 @@ class KafkaTopicsTest
                 .isInstanceOf(SettingsException.class)
                 .hasMessage("invalid Kafka client settings (kafka.*): Invalid url in bootstrap.servers: foo");
     }
-
-    @Test
-    void theReadingsTopicsAreReadAsSparksSubscribeReadsThem()
-    {
-        assertThat(KafkaTopics.readingsTopics(JobSettings.load(List.of("--topic", " a,,b ,"), Map.of()))).containsExactly("a", "b");
-        assertThat(KafkaTopics.readingsTopics(JobSettings.load(List.of(), Map.of()))).containsExactly("sensor-readings");
-    }
 }
