@@ -264,11 +264,17 @@ public record JobSettings(
      */
     public List<String> overriddenBy(SparkConf conf)
     {
+        // The keys as set: SparkConf's contains and get also answer for a deprecated name of the key, which applyTo's
+        // setIfMissing does not look at (the settings' value is used then).
+        Map<String, String> given = new HashMap<>();
+        for (scala.Tuple2<String, String> entry : conf.getAll()) {
+            given.put(entry._1(), entry._2());
+        }
         List<String> lines = new ArrayList<>();
         new TreeMap<>(sparkOptions).forEach((key, value) -> {
-            if (!key.equals(SESSION_TIME_ZONE) && conf.contains(key) && !conf.get(key).equals(value)) {
+            if (!key.equals(SESSION_TIME_ZONE) && given.containsKey(key) && !given.get(key).equals(value)) {
                 lines.add(key + "=" + value + " from the settings is not used: the Spark configuration (spark-submit --conf, spark-defaults.conf, -D)"
-                        + " has " + key + "=" + conf.get(key));
+                        + " has " + key + "=" + given.get(key));
             }
         });
         return lines;

@@ -126,6 +126,17 @@ class JobSettingsTest
     }
 
     @Test
+    void aSettingWhoseDeprecatedNameTheSparkConfigurationSetsIsUsedWithoutANote()
+    {
+        // Spark reads spark.yarn.executor.memoryOverhead as spark.executor.memoryOverhead when the new name is not set.
+        JobSettings settings = JobSettings.load(List.of("--spark.executor.memoryOverhead", "2g"), Map.of());
+        SparkConf conf = new SparkConf(false).set("spark.yarn.executor.memoryOverhead", "1g");
+        assertThat(settings.overriddenBy(conf)).isEmpty();
+        settings.applyTo(conf);
+        assertThat(conf.get("spark.executor.memoryOverhead")).isEqualTo("2g");
+    }
+
+    @Test
     void theJobSaysWhenItReplacesAnotherNumberOfShufflePartitions()
     {
         JobSettings settings = JobSettings.load(List.of("--shuffle-partitions", "4", "--spark.sql.shuffle.partitions", "8"), Map.of());
