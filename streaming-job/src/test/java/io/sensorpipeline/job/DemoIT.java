@@ -53,12 +53,13 @@ class DemoIT
     {
         // The demo's fixed ports: the producer's and the job's metrics.
         for (int port : new int[] {9400, 9401}) {
-            try (ServerSocket free = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
+            try {
                 // Free: closed again at once, for the demo.
+                new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1")).close();
             }
             catch (BindException e) {
-                throw new AssertionError("port " + port + " on 127.0.0.1 is in use, and the demo needs it: is a demo running? (./pipeline monitor stop;"
-                        + " ./pipeline kafka stop)", e);
+                throw new AssertionError("port " + port + " on 127.0.0.1 is in use, and the demo needs it for its metrics: is a demo, ./pipeline stream"
+                        + " or ./pipeline produce running on this machine? Stop it, then run the test again.", e);
             }
         }
         int[] ports = LocalProcesses.freePorts(2);
