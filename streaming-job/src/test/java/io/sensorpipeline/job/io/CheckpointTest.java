@@ -81,8 +81,8 @@ public class CheckpointTest
         FileSystem fileSystem = path.getFileSystem(new Configuration());
         assertThat(Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, path)).as("no batch yet").isEmpty();
 
-        writeKafkaBatch(spark, checkpoint, 0, "{\"t\":{\"1\":9,\"0\":5}}", true);
-        writeKafkaBatch(spark, checkpoint, 1, "{\"t\":{\"1\":19,\"0\":15}}", false);
+        writeBatch(spark, checkpoint, 0, kafkaOffsets("{\"t\":{\"1\":9,\"0\":5}}"), 0, 0L);
+        writeBatch(spark, checkpoint, 1, kafkaOffsets("{\"t\":{\"1\":19,\"0\":15}}"), 0, null);
         assertThat(Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, path))
                 .as("batch 1 is planned, not committed")
                 .isEqualTo(Map.of(new TopicPartition("t", 0), 5L, new TopicPartition("t", 1), 9L));
@@ -95,22 +95,16 @@ public class CheckpointTest
                 .isInstanceOf(IOException.class)
                 .hasMessage(new org.apache.hadoop.fs.Path(path, "offsets/2") + " is missing: the checkpoint has a commit of batch 2 but not its offsets");
 
-        new OffsetSeqLog(spark, checkpoint + "/offsets").add(3, new OffsetSeq(JavaConverters.asScalaBuffer(List.<Option<Offset>>of()).toSeq(),
-                Option.apply(OffsetSeqMetadata.apply("{\"batchWatermarkMs\":0,\"batchTimestampMs\":0}"))));
-        new CommitLog(spark, checkpoint + "/commits").add(3, new CommitMetadata(0));
+        writeBatch(spark, checkpoint, 3, List.of(), 0, 0L);
         assertThatThrownBy(() -> Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, path))
                 .isInstanceOf(IOException.class)
                 .hasMessage(new org.apache.hadoop.fs.Path(path, "offsets/3") + " has no offsets of a source");
     }
 
-    private static void writeKafkaBatch(SparkSession spark, String checkpoint, long id, String offsetsJson, boolean committed)
+    /** A Kafka source's offsets in a batch of the offset log, as Spark writes them: {"topic":{"partition":offset}}. */
+    private static List<Option<Offset>> kafkaOffsets(String json)
     {
-        List<Option<Offset>> offsets = List.of(Option.apply(new SerializedOffset(offsetsJson)));
-        new OffsetSeqLog(spark, checkpoint + "/offsets").add(id, new OffsetSeq(JavaConverters.asScalaBuffer(offsets).toSeq(),
-                Option.apply(OffsetSeqMetadata.apply("{\"batchWatermarkMs\":0,\"batchTimestampMs\":0}"))));
-        if (committed) {
-            new CommitLog(spark, checkpoint + "/commits").add(id, new CommitMetadata(0));
-        }
+        return List.of(Option.apply(new SerializedOffset(json)));
     }
 
     @Test
@@ -138,8 +132,13 @@ public class CheckpointTest
      */
     public static void writeBatch(SparkSession spark, String checkpoint, long id, long watermark, Long nextWatermark)
     {
+        writeBatch(spark, checkpoint, id, List.of(Option.apply(new LongOffset(id))), watermark, nextWatermark);
+    }
+
+    /** As {@link #writeBatch(SparkSession, String, long, long, Long)}, with the given offsets of the batch's sources. */
+    private static void writeBatch(SparkSession spark, String checkpoint, long id, List<Option<Offset>> offsets, long watermark, Long nextWatermark)
+    {
         OffsetSeqMetadata metadata = OffsetSeqMetadata.apply("{\"batchWatermarkMs\":" + watermark + ",\"batchTimestampMs\":0}");
-        List<Option<Offset>> offsets = List.of(Option.apply(new LongOffset(id)));
         new OffsetSeqLog(spark, checkpoint + "/offsets").add(id, new OffsetSeq(JavaConverters.asScalaBuffer(offsets).toSeq(), Option.apply(metadata)));
         if (nextWatermark != null) {
             new CommitLog(spark, checkpoint + "/commits").add(id, new CommitMetadata(nextWatermark));
