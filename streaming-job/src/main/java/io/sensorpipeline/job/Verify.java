@@ -25,7 +25,6 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -257,7 +256,7 @@ public final class Verify
     {
         List<String> trimmed = new ArrayList<>();
         Map<String, Map<String, Long>> offsets = new TreeMap<>();
-        Map<TopicPartition, KafkaTopics.Range> byPartition = new TreeMap<>(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+        Map<TopicPartition, KafkaTopics.Range> byPartition = new TreeMap<>(KafkaTopics.PARTITION_ORDER);
         byPartition.putAll(ranges);
         byPartition.forEach((partition, range) -> {
             long start = started.map(offsetsOf -> offsetsOf.getOrDefault(partition, 0L)).orElse(-2L);

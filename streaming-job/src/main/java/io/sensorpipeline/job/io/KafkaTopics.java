@@ -32,6 +32,8 @@ import java.util.concurrent.TimeoutException;
 public final class KafkaTopics
 {
     public static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** Partitions by topic, then by number: the order in which the job's messages list them. */
+    public static final Comparator<TopicPartition> PARTITION_ORDER = Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
 
     private KafkaTopics() {}
 
@@ -94,7 +96,7 @@ public final class KafkaTopics
                     }));
             Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> first = admin.listOffsets(earliest).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> end = admin.listOffsets(latest).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            Map<TopicPartition, Range> ranges = new TreeMap<>(Comparator.comparing(TopicPartition::topic).thenComparing(TopicPartition::partition));
+            Map<TopicPartition, Range> ranges = new TreeMap<>(PARTITION_ORDER);
             first.forEach((partition, info) -> ranges.put(partition, new Range(info.offset(), end.get(partition).offset())));
             return ranges;
         }
