@@ -1,9 +1,10 @@
 package io.sensorpipeline.job;
 
 import io.sensorpipeline.job.transform.WindowedAggregates;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -19,6 +20,9 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import scala.collection.JavaConverters;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,6 +52,10 @@ import static org.apache.spark.sql.functions.window;
  * counting exactly its readings that were not late; a lost or repeated batch, or state lost across a kill, shows as a
  * window missing, or counting too many or too few.
  * <p>
+ * The readings are those of the files the source log lists, read as the query read them, so a table compacted since
+ * (its log lists new files that hold the same rows) is checked as well: the rows of the input table and the rows of
+ * the files the query read must be the same, none missing on either side and none twice.
+ * <p>
  * The source log's entries are not the query's batches: a batch without new files (one that only moves the watermark
  * on and emits windows) adds no entry. Such a batch is also how an aggregate query could drop a reading that the
  * ingest query kept, which is why the job's aggregates run none while ingest runs (see {@link AggregatesQuery}); the
@@ -58,16 +66,20 @@ final class AggregateOracle
     private AggregateOracle() {}
 
     /**
-     * @param unreadFiles input files that no batch of the query read (at most five)
+     * @param unreadRows rows of the input table that are in no file the query read
+     * @param readRowsNotInInput rows of the files the query read that the input table does not hold (or holds fewer
+     *      times)
      * @param firstWrong the first windows (at most 20) that are missing, not closed, or count other than expected
      */
-    record Result(long closedWindows, long readings, long late, Timestamp finalWatermark, List<String> unreadFiles, long wrongWindows, List<String> firstWrong)
+    record Result(long closedWindows, long readings, long late, Timestamp finalWatermark, long unreadRows, long readRowsNotInInput, long wrongWindows,
+            List<String> firstWrong)
     {
         @Override
         public String toString()
         {
-            return String.format("%d windows closed by the final watermark %s, %d readings in them, %d dropped as late by Spark's rule, %d windows wrong",
-                    closedWindows, finalWatermark, readings, late, wrongWindows);
+            return String.format("%d windows closed by the final watermark %s, %d readings in them, %d dropped as late by Spark's rule, %d windows wrong, "
+                            + "%d rows of the input not read, %d rows read not in the input",
+                    closedWindows, finalWatermark, readings, late, wrongWindows, unreadRows, readRowsNotInInput);
         }
     }
 
@@ -84,20 +96,31 @@ final class AggregateOracle
         long finalWatermark = batches.watermarks()[batches.watermarks().length - 1];
         String marker = "/" + input.substring(input.lastIndexOf('/') + 1) + "/";
         List<Row> batchOfFile = new ArrayList<>();
+        List<String> readFiles = new ArrayList<>();
         for (FileStreamSource.FileEntry entry : new FileStreamSourceLog(FileStreamSourceLog.VERSION(), spark, checkpoint + "/sources/0").allFiles()) {
             int batch = batches.readingEntry(entry.batchId());
             batchOfFile.add(RowFactory.create(entry.path(), batch, batch == 0 ? 0L : batches.watermarks()[batch - 1]));
+            readFiles.add(entry.path());
         }
+        requireOnStorage(spark, readFiles);
         // Files by their path under the table, however each side spells the URI (file:/, file:///, hdfs://host:port/).
         Dataset<Row> files = spark.createDataFrame(batchOfFile, new StructType()
                         .add("path", DataTypes.StringType)
                         .add("batch", DataTypes.IntegerType)
                         .add("late_at_or_before_ms", DataTypes.LongType))
                 .withColumn("file", substring_index(col("path"), marker, -1));
-        Dataset<Row> read = spark.read().parquet(input)
+        // The files as the query read them, with the partition columns of the table they were read from.
+        Dataset<Row> readRows = readFiles.isEmpty()
+                ? spark.read().parquet(input).limit(0)
+                : spark.read().option("basePath", readFiles.get(0).substring(0, readFiles.get(0).lastIndexOf(marker) + marker.length() - 1))
+                        .parquet(readFiles.toArray(String[]::new));
+        Dataset<Row> inputRows = spark.read().parquet(input);
+        Column[] columns = Arrays.stream(inputRows.columns()).map(functions::col).toArray(Column[]::new);
+        long unreadRows = inputRows.select(columns).exceptAll(readRows.select(columns)).count();
+        long readRowsNotInInput = readRows.select(columns).exceptAll(inputRows.select(columns)).count();
+        Dataset<Row> read = readRows
                 .withColumn("file", substring_index(input_file_name(), marker, -1))
-                .join(files, JavaConverters.asScalaBuffer(List.of("file")).toSeq(), "left");
-        List<String> unread = read.where(col("batch").isNull()).select("file").distinct().limit(5).as(Encoders.STRING()).collectAsList();
+                .join(files, JavaConverters.asScalaBuffer(List.of("file")).toSeq(), "inner");
 
         List<Column> grouping = new ArrayList<>(List.of(col("window")));
         List<String> joinColumns = new ArrayList<>(Arrays.asList(key));
@@ -130,10 +153,29 @@ final class AggregateOracle
             long wrongCount = wrong.count();
             wrong.unpersist();
             return new Result(totals.getLong(0), totals.isNullAt(1) ? 0 : totals.getLong(1), totals.isNullAt(2) ? 0 : totals.getLong(2),
-                    new Timestamp(finalWatermark), unread, wrongCount, shown);
+                    new Timestamp(finalWatermark), unreadRows, readRowsNotInInput, wrongCount, shown);
         }
         finally {
             expected.unpersist();
+        }
+    }
+
+    /** Each file the query read must still be there (a compaction's clean-up deletes the files it replaced). */
+    private static void requireOnStorage(SparkSession spark, List<String> files)
+    {
+        Configuration hadoop = spark.sessionState().newHadoopConf();
+        List<String> gone = files.stream().filter(file -> {
+            Path path = new Path(URI.create(file));
+            try {
+                return !path.getFileSystem(hadoop).exists(path);
+            }
+            catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }).limit(5).toList();
+        if (!gone.isEmpty()) {
+            throw new AssertionError("files the query read are no longer on storage, so the oracle cannot read them (a compaction's retention shorter "
+                    + "than the test?): " + gone);
         }
     }
 

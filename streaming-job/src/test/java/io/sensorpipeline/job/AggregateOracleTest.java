@@ -66,7 +66,8 @@ class AggregateOracleTest
         assertThat(result.closedWindows()).isEqualTo(2);
         assertThat(result.readings()).isEqualTo(3);
         assertThat(result.late()).as("readings dropped as late").isEqualTo(1);
-        assertThat(result.unreadFiles()).isEmpty();
+        assertThat(result.unreadRows()).isZero();
+        assertThat(result.readRowsNotInInput()).isZero();
         assertThat(result.wrongWindows()).as("wrong windows: %s", result.firstWrong()).isZero();
 
         // And it finds a window that counts a reading too few, and one that is missing.
@@ -77,6 +78,20 @@ class AggregateOracleTest
         assertThat(changed.firstWrong()).containsExactly(
                 "sensorId=sensor-1 window_start=2026-12-07 10:00:00.0 expected=2 late=1 written=1",
                 "sensorId=sensor-1 window_start=2026-12-07 10:01:00.0 expected=1 late=0 written=null");
+
+        // An input that lacks the first file's rows (as if a compaction had lost them): the query read 4 rows that it
+        // does not hold.
+        String lost = directory.resolve("lost").resolve("processed_data").toUri().toString();
+        append(spark, lost, "10:00:40", "10:01:30", "10:04:30");
+        AggregateOracle.Result lostRows = AggregateOracle.check(spark, lost, table, checkpoint, Duration.ofMinutes(1), "sensorId");
+        assertThat(lostRows.readRowsNotInInput()).isEqualTo(4);
+        assertThat(lostRows.unreadRows()).isZero();
+
+        // A file of the input that the query has not read: its 2 rows.
+        append(spark, input, "10:05:00", "10:05:10");
+        AggregateOracle.Result behind = AggregateOracle.check(spark, input, table, checkpoint, Duration.ofMinutes(1), "sensorId");
+        assertThat(behind.unreadRows()).isEqualTo(2);
+        assertThat(behind.readRowsNotInInput()).isZero();
     }
 
     /** The readings per window start of an aggregate table; empty when it has no files yet. */

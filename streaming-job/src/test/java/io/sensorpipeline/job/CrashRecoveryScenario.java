@@ -119,14 +119,15 @@ abstract class CrashRecoveryScenario
     }
 
     /** See {@link AggregateOracle}: every window the final watermark closed, with exactly its readings in processed_data. */
-    private static AggregateOracle.Result assertWindowsExact(SparkSession spark, JobSettings settings, Path directory, String table, Duration window, String... key)
+    static AggregateOracle.Result assertWindowsExact(SparkSession spark, JobSettings settings, Path directory, String table, Duration window, String... key)
             throws IOException
     {
         AggregateOracle.Result result = AggregateOracle.check(spark, settings.tablePath(IngestQuery.PROCESSED_DATA), settings.tablePath(table),
                 settings.checkpointPath(table), window, key);
         System.out.println(table + ": " + result);
         assertThat(result.closedWindows()).as("closed windows of " + table).isPositive();
-        assertThat(result.unreadFiles()).as("files of processed_data that %s never read", table).isEmpty();
+        assertThat(result.unreadRows()).as("rows of processed_data that %s never read", table).isZero();
+        assertThat(result.readRowsNotInInput()).as("rows that %s read and processed_data does not hold once", table).isZero();
         // The ingest query kept every reading of processed_data, and the aggregates drop none of them (see AggregatesQuery).
         assertThat(result.late())
                 .as("readings of processed_data that %s dropped as late (the job's logs in %s; the query's last batches:%n%s)",
@@ -159,7 +160,7 @@ abstract class CrashRecoveryScenario
      * or before it), each with its readings that were not dropped as late; {@link #assertWindowsExact} has checked that
      * table and that it dropped none, so those windows of processed_data are exactly the ones the job alerts on.
      */
-    private static void assertAlertsComplete(SparkSession spark, JobSettings settings, Timestamp sensorWatermark)
+    static void assertAlertsComplete(SparkSession spark, JobSettings settings, Timestamp sensorWatermark)
     {
         Dataset<Row> processed = spark.read().parquet(settings.tablePath(IngestQuery.PROCESSED_DATA));
         Dataset<Row> outOfBand = processed.where(col("value").gt(col("alert_high")).or(col("value").lt(col("alert_low"))))
