@@ -1,5 +1,6 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.job.io.TopicIds;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -8,6 +9,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 import static java.util.Objects.requireNonNull;
 
@@ -49,6 +52,39 @@ public final class StartupGuard
             throw new IllegalStateException("Refusing to start query '" + query + "': the checkpoint " + checkpoint + " has committed "
                     + "batches but the tables " + withoutLog + " have no _spark_metadata log. Resuming would write only new batches into "
                     + "them and the earlier rows would be missing. Restore the tables, or start over with --reset.");
+        }
+    }
+
+    /**
+     * Throws {@link IllegalStateException} when the query's checkpoint read a topic that has since been deleted and
+     * created again (see {@link TopicIds}); otherwise records the IDs of the topics it reads, for the next start and for
+     * verify. Before the query has planned a batch, the IDs it reads now replace any recorded ones.
+     *
+     * @param current the readings topics' IDs as the brokers give them now
+     */
+    public void checkTopicIds(String query, String checkpoint, Map<String, String> current)
+    {
+        Path location = new Path(checkpoint);
+        try {
+            FileSystem fileSystem = location.getFileSystem(hadoop);
+            boolean planned = hasEntries(checkpoint + "/offsets");
+            Map<String, String> recorded = planned ? TopicIds.read(fileSystem, location) : Map.of();
+            List<String> changed = TopicIds.changed(recorded, current);
+            if (!changed.isEmpty()) {
+                throw new IllegalStateException("Refusing to start query '" + query + "': the topic " + String.join(", ", changed) + " was deleted and "
+                        + "created again since the checkpoint " + checkpoint + " read it. Its offsets now number other records: resuming would skip "
+                        + "the new topic's records up to the offsets the checkpoint holds, or stop when it holds fewer. Start over from the topic "
+                        + "with --reset (deletes the tables and the checkpoint), or give the job a new --checkpoint-root and --lake-root.");
+            }
+            Map<String, String> ids = new TreeMap<>(recorded);
+            ids.putAll(current);
+            if (!ids.equals(recorded)) {
+                fileSystem.mkdirs(location);
+                TopicIds.write(fileSystem, location, ids);
+            }
+        }
+        catch (IOException e) {
+            throw new UncheckedIOException("cannot check the topic IDs recorded in " + checkpoint + ": " + e.getMessage(), e);
         }
     }
 

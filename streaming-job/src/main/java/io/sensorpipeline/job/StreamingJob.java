@@ -184,9 +184,12 @@ public final class StreamingJob
     private void run(boolean ingestOnly)
             throws Exception
     {
+        // Notes when the brokers could not be asked: the queries then find out for themselves.
+        List<String> unchecked = List.of();
         if (!ingestOnly) {
             AggregatesQuery.checkSparkConf(spark.sparkContext().getConf());
-            KafkaTopics.check(settings, KafkaTopics.TIMEOUT).forEach(note -> System.err.println("streaming-job: " + note));
+            unchecked = KafkaTopics.check(settings, KafkaTopics.TIMEOUT);
+            unchecked.forEach(note -> System.err.println("streaming-job: " + note));
         }
         // The sensor file first: a bad one stops the job before it touches the lake or the checkpoints.
         Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile());
@@ -201,6 +204,9 @@ public final class StreamingJob
             }
         }
         guard.check(IngestQuery.NAME, settings.checkpointPath(IngestQuery.NAME), ingestTables);
+        if (!ingestOnly && unchecked.isEmpty()) {
+            guard.checkTopicIds(IngestQuery.NAME, settings.checkpointPath(IngestQuery.NAME), KafkaTopics.ids(settings, KafkaTopics.TIMEOUT));
+        }
         for (String table : List.of(SENSOR_AGGREGATES, SITE_AGGREGATES, AlertsQuery.NAME)) {
             guard.check(table, settings.checkpointPath(table), List.of(settings.tablePath(table)));
         }

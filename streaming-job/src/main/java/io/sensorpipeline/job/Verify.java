@@ -7,6 +7,7 @@ import io.sensorpipeline.job.io.DropLog;
 import io.sensorpipeline.job.io.KafkaTopics;
 import io.sensorpipeline.job.io.SinkLog;
 import io.sensorpipeline.job.io.SensorMetadata;
+import io.sensorpipeline.job.io.TopicIds;
 import io.sensorpipeline.job.transform.Decoding;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -226,13 +227,21 @@ public final class Verify
         Path checkpoint = new Path(settings.checkpointPath(IngestQuery.NAME));
         Optional<Map<TopicPartition, Long>> started;
         Map<TopicPartition, Long> readUpTo;
+        Map<String, String> readIds;
         try {
             FileSystem fileSystem = checkpoint.getFileSystem(spark.sessionState().newHadoopConf());
             started = Checkpoint.kafkaStartOffsets(fileSystem, checkpoint);
             readUpTo = Checkpoint.kafkaCommittedEndOffsets(spark, fileSystem, checkpoint);
+            readIds = TopicIds.read(fileSystem, checkpoint);
         }
         catch (IOException e) {
             throw new UncheckedIOException("cannot read where the job began to read the topic: " + e.getMessage(), e);
+        }
+        List<String> createdAgain = TopicIds.changed(readIds, KafkaTopics.ids(settings, KafkaTopics.TIMEOUT));
+        if (!createdAgain.isEmpty()) {
+            throw new TopicTrimmed("the topic " + String.join(", ", createdAgain) + " was deleted and created again since the job read it, so it no "
+                    + "longer holds the records the tables hold rows of, and verify cannot account for them. Verify checks a topic that keeps "
+                    + "everything the tables hold, such as the demo's.");
         }
         // The topic's offsets after the checkpoint's: a job still running may commit a batch between the two reads,
         // which must not look like a topic that ends before what the job read.

@@ -12,8 +12,10 @@ import io.sensorpipeline.job.metrics.JobMetrics;
 import io.sensorpipeline.localstack.KafkaBrokerExtension;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -35,6 +37,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
@@ -50,7 +53,8 @@ class IngestIT
     private static final int EVENTS = 30_000;
 
     @RegisterExtension
-    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1, "started-late", 2, "started-late-alerts", 1));
+    static final KafkaBrokerExtension kafka = KafkaBrokerExtension.withTopics(Map.of("sensor-readings", 2, "sensor-alerts", 1, "started-late", 2, "started-late-alerts", 1,
+            "created-again", 2, "created-again-alerts", 1));
 
     @TempDir
     static Path directory;
@@ -115,6 +119,63 @@ class IngestIT
                 .isInstanceOf(Verify.TopicTrimmed.class)
                 .hasMessageContaining(String.format(Locale.ROOT, "partition 0 of started-late begins at offset %,d; the job read it from %,d",
                         tableStart + 10, tableStart));
+    }
+
+    @Test
+    void aTopicCreatedAgainStopsTheJobAndVerifyUntilTheJobStartsOver()
+            throws Exception
+    {
+        Path root = directory.resolve("created-again");
+        Path run = Files.createDirectories(root.resolve("producer"));
+        TestProcesses.produce(run, kafka.bootstrapServers(), "--topic", "created-again", "--count", "500", "--rate", "0", "--seed", "7");
+        List<String> flags = List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(), "--trigger", "available-now",
+                "--topic", "created-again", "--alerts-topic", "created-again-alerts", "--lake-root", root.resolve("lake").toString(),
+                "--checkpoint-root", root.resolve("checkpoints").toString(), "--sensors-file", "../data/sensors.csv");
+        JobSettings settings = JobSettings.load(flags, Map.of());
+        SparkSession spark = SparkTestSession.get();
+        new StreamingJob(spark, settings).run();
+        assertThat(new Verify(spark, settings).run(System.out).addsUp()).isTrue();
+
+        // Deleted, created again and filled with more records than the job read of the old topic: Spark alone would
+        // resume at the old topic's offsets and skip the new topic's records before them.
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            admin.deleteTopics(List.of("created-again")).all().get();
+            createWhenDeleted(admin, "created-again", 2);
+        }
+        TestProcesses.produce(run, kafka.bootstrapServers(), "--topic", "created-again", "--count", "1500", "--rate", "0", "--seed", "8");
+        assertThatThrownBy(() -> new StreamingJob(spark, settings).run())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("Refusing to start query 'ingest': the topic created-again (topic ID ")
+                .hasMessageContaining(" was deleted and created again since the checkpoint " + settings.checkpointPath(IngestQuery.NAME) + " read it.");
+        assertThatThrownBy(() -> new Verify(spark, settings).run(System.out))
+                .isInstanceOf(Verify.TopicTrimmed.class)
+                .hasMessageStartingWith("the topic created-again (topic ID ")
+                .hasMessageContaining(" was deleted and created again since the job read it");
+
+        // --reset starts over from the new topic's first record.
+        new StreamingJob(spark, JobSettings.load(concat(flags, "--reset"), Map.of())).run();
+        Verify.Accounting accounting = new Verify(spark, settings).run(System.out);
+        assertThat(accounting.records()).isEqualTo(1500);
+        assertThat(accounting.addsUp()).isTrue();
+    }
+
+    /** Creates a topic once the broker has finished deleting the one of the same name. */
+    private static void createWhenDeleted(Admin admin, String topic, int partitions)
+            throws Exception
+    {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            try {
+                admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
+                return;
+            }
+            catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(200);
+            }
+        }
     }
 
     private static List<String> concat(List<String> flags, String... more)

@@ -1,5 +1,6 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.job.io.TopicIds;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -8,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -98,6 +100,41 @@ class StartupGuardTest
         assertThat(Path.of(table())).doesNotExist();
         assertThat(Path.of(checkpoint())).doesNotExist();
         assertThatNoException().isThrownBy(() -> guard.check("ingest", checkpoint(), List.of(table())));
+    }
+
+    @Test
+    void aTopicCreatedAgainSinceTheCheckpointReadItIsRefused()
+            throws IOException
+    {
+        // The first start records the IDs; before the query has planned a batch, another start replaces them.
+        guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-1"));
+        assertThat(recordedIds()).isEqualTo("{\"readings\":\"id-1\"}");
+        guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2"));
+        assertThat(recordedIds()).isEqualTo("{\"readings\":\"id-2\"}");
+
+        // Once it has, the same IDs pass, a topic added to the setting is recorded, and another ID is refused.
+        batch(checkpoint() + "/offsets", "0");
+        guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2"));
+        guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2", "more-readings", "id-3"));
+        assertThat(recordedIds()).isEqualTo("{\"more-readings\":\"id-3\",\"readings\":\"id-2\"}");
+        assertThatThrownBy(() -> guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-4", "more-readings", "id-3")))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("Refusing to start query 'ingest': the topic readings (topic ID id-2 when the job read it, now id-4) was deleted and created "
+                        + "again since the checkpoint " + checkpoint() + " read it. Its offsets now number other records: resuming would skip the new "
+                        + "topic's records up to the offsets the checkpoint holds, or stop when it holds fewer. Start over from the topic with --reset "
+                        + "(deletes the tables and the checkpoint), or give the job a new --checkpoint-root and --lake-root.");
+        assertThat(recordedIds()).isEqualTo("{\"more-readings\":\"id-3\",\"readings\":\"id-2\"}");
+
+        // A file cut short (a job stopped while it wrote it) counts as none, and is written again.
+        Files.writeString(Path.of(checkpoint(), TopicIds.FILE), "{\"readings\":\"id-");
+        guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-4"));
+        assertThat(recordedIds()).isEqualTo("{\"readings\":\"id-4\"}");
+    }
+
+    private String recordedIds()
+            throws IOException
+    {
+        return Files.readString(Path.of(checkpoint(), TopicIds.FILE));
     }
 
     private String checkpoint()

@@ -8,6 +8,7 @@ import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
@@ -86,7 +87,7 @@ public final class KafkaTopics
      */
     public static Map<TopicPartition, Range> offsetRanges(JobSettings settings, Duration timeout)
     {
-        try (Admin admin = create(adminConfig(settings, timeout))) {
+        return ask(settings, timeout, "the offsets", admin -> {
             Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             admin.describeTopics(settings.topics()).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
@@ -99,21 +100,53 @@ public final class KafkaTopics
             Map<TopicPartition, Range> ranges = new TreeMap<>(PARTITION_ORDER);
             first.forEach((partition, info) -> ranges.put(partition, new Range(info.offset(), end.get(partition).offset())));
             return ranges;
+        });
+    }
+
+    /**
+     * The ID of each readings topic, by name (a topic deleted and created again gets a new one; see {@link TopicIds}).
+     * Leaves out a topic whose brokers give no ID. Throws {@link SettingsException} when the brokers do not answer,
+     * refuse the client, or have no such topic.
+     */
+    public static Map<String, String> ids(JobSettings settings, Duration timeout)
+    {
+        return ask(settings, timeout, "the topic IDs", admin -> {
+            Map<String, String> ids = new TreeMap<>();
+            admin.describeTopics(settings.topics()).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS).forEach((topic, description) -> {
+                if (!Uuid.ZERO_UUID.equals(description.topicId())) {
+                    ids.put(topic, description.topicId().toString());
+                }
+            });
+            return ids;
+        });
+    }
+
+    private interface AdminCall<T>
+    {
+        T call(Admin admin)
+                throws ExecutionException, InterruptedException, TimeoutException;
+    }
+
+    /** Asks the brokers about the readings topic; {@code what} names what is asked for in the messages. */
+    private static <T> T ask(JobSettings settings, Duration timeout, String what, AdminCall<T> call)
+    {
+        try (Admin admin = create(adminConfig(settings, timeout))) {
+            return call.call(admin);
         }
         catch (TimeoutException e) {
             throw new SettingsException("the Kafka brokers " + brokers(settings) + " (kafka.bootstrap.servers) did not answer within "
                     + timeout.toSeconds() + " s");
         }
         catch (ExecutionException e) {
-            throw new SettingsException("cannot read the offsets of '" + settings.topic() + "' (topic) on " + brokers(settings) + ": "
+            throw new SettingsException("cannot read " + what + " of '" + settings.topic() + "' (topic) on " + brokers(settings) + ": "
                     + e.getCause().getMessage());
         }
         catch (KafkaException e) {
-            throw new SettingsException("cannot read the offsets of '" + settings.topic() + "' (topic) on " + brokers(settings) + ": " + reason(e));
+            throw new SettingsException("cannot read " + what + " of '" + settings.topic() + "' (topic) on " + brokers(settings) + ": " + reason(e));
         }
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while reading the offsets of '" + settings.topic() + "'", e);
+            throw new IllegalStateException("interrupted while reading " + what + " of '" + settings.topic() + "'", e);
         }
     }
 
