@@ -260,8 +260,7 @@ public record JobSettings(
 
     /**
      * What to say of the {@code spark.*} settings that {@link #applyTo} will not apply, because the Spark configuration
-     * has another value for them: a line each, naming both values. Not of the session time zone and the shuffle
-     * partitions: the job replaces both, whichever value is given, and says so itself.
+     * has another value for them: a line each, naming both values.
      */
     public List<String> overriddenBy(SparkConf conf)
     {
@@ -273,7 +272,7 @@ public record JobSettings(
         }
         List<String> lines = new ArrayList<>();
         new TreeMap<>(sparkOptions).forEach((key, value) -> {
-            if (!key.equals(SESSION_TIME_ZONE) && !key.equals(SHUFFLE_PARTITIONS) && given.containsKey(key) && !given.get(key).equals(value)) {
+            if (!key.equals(SESSION_TIME_ZONE) && given.containsKey(key) && !given.get(key).equals(value)) {
                 lines.add(key + "=" + value + " from the settings is not used: the Spark configuration (spark-submit --conf, spark-defaults.conf, -D)"
                         + " has " + key + "=" + given.get(key));
             }

@@ -145,11 +145,6 @@ class JobSettingsTest
         assertThat(StreamingJob.replacedShufflePartitions(JobSettings.load(List.of("--spark.sql.shuffle.partitions", "4"), Map.of()).sparkConf("stream"), "4"))
                 .isEmpty();
         assertThat(StreamingJob.replacedShufflePartitions(JobSettings.load(List.of(), Map.of()).sparkConf("stream"), "2")).isEmpty();
-        // One line, not also one saying that the Spark configuration's value wins, when spark-submit sets the key too.
-        SparkConf submitted = new SparkConf(false).set("spark.sql.shuffle.partitions", "16");
-        assertThat(settings.overriddenBy(submitted)).isEmpty();
-        assertThat(StreamingJob.replacedShufflePartitions(settings.applyTo(submitted), "4"))
-                .contains("spark.sql.shuffle.partitions=16 is replaced by shuffle-partitions=4, the job's setting for it");
     }
 
     @Test
