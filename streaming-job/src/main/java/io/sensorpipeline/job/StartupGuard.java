@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 import static java.util.Objects.requireNonNull;
@@ -18,7 +19,9 @@ import static java.util.Objects.requireNonNull;
  * Refuses to start a query whose checkpoint and tables disagree. A table's {@code _spark_metadata} log numbers batches
  * by the checkpoint that wrote it: a table without its checkpoint would make a fresh query skip every batch id the
  * table already holds (silently losing data), and a checkpoint without its table would resume mid-stream (the
- * table's earlier batches are gone). {@code --reset} deletes both, so the query starts again from the topic.
+ * table's earlier batches are gone). Also refuses to resume the ingest query from a checkpoint of a topic that has
+ * since been deleted and created again ({@link #checkTopicIds}). {@code --reset} deletes both, so the query starts
+ * again from the topic.
  */
 public final class StartupGuard
 {
@@ -58,30 +61,37 @@ public final class StartupGuard
     /**
      * Throws {@link IllegalStateException} when the query's checkpoint read a topic that has since been deleted and
      * created again (see {@link TopicIds}); otherwise records the IDs of the topics it reads, for the next start and for
-     * verify. Before the query has planned a batch, the IDs it reads now replace any recorded ones.
+     * verify. Until the query has begun to read (Spark's start offsets or a planned batch in the checkpoint), the IDs
+     * of this start replace any recorded ones.
      *
      * @param current the readings topics' IDs as the brokers give them now
+     * @return what to say when the query has read before without IDs recorded (a checkpoint from before they were, or
+     *         starts whose brokers could not be asked): those are recorded now, unchecked
      */
-    public void checkTopicIds(String query, String checkpoint, Map<String, String> current)
+    public Optional<String> checkTopicIds(String query, String checkpoint, Map<String, String> current)
     {
         Path location = new Path(checkpoint);
         try {
-            FileSystem fileSystem = location.getFileSystem(hadoop);
-            boolean planned = hasEntries(checkpoint + "/offsets");
-            Map<String, String> recorded = planned ? TopicIds.read(fileSystem, location) : Map.of();
+            boolean read = hasEntries(checkpoint + "/offsets") || hasEntries(checkpoint + "/sources");
+            Map<String, String> recorded = read ? TopicIds.read(location.getFileSystem(hadoop), location) : Map.of();
             List<String> changed = TopicIds.changed(recorded, current);
             if (!changed.isEmpty()) {
-                throw new IllegalStateException("Refusing to start query '" + query + "': the topic " + String.join(", ", changed) + " was deleted and "
-                        + "created again since the checkpoint " + checkpoint + " read it. Its offsets now number other records: resuming would skip "
-                        + "the new topic's records up to the offsets the checkpoint holds, or stop when it holds fewer. Start over from the topic "
-                        + "with --reset (deletes the tables and the checkpoint), or give the job a new --checkpoint-root and --lake-root.");
+                throw new IllegalStateException("Refusing to start query '" + query + "': " + (changed.size() == 1 ? "the topic " : "the topics ")
+                        + String.join(", ", changed) + (changed.size() == 1 ? " was" : " were") + " deleted and created again since the checkpoint "
+                        + checkpoint + " read " + (changed.size() == 1 ? "it" : "them") + ". The checkpoint's offsets now number other records: resuming "
+                        + "would skip the new records up to them. Start over from the topic with --reset (deletes the tables "
+                        + "and the checkpoint), or give the job a new --checkpoint-root and --lake-root.");
             }
             Map<String, String> ids = new TreeMap<>(recorded);
             ids.putAll(current);
-            if (!ids.equals(recorded)) {
-                fileSystem.mkdirs(location);
-                TopicIds.write(fileSystem, location, ids);
+            if (ids.equals(recorded)) {
+                return Optional.empty();
             }
+            TopicIds.write(hadoop, location, ids);
+            return read && recorded.isEmpty()
+                    ? Optional.of("the checkpoint " + checkpoint + " has read the topics before without their IDs recorded: they are recorded now, "
+                            + "and a topic deleted and created again before this start goes unnoticed")
+                    : Optional.empty();
         }
         catch (IOException e) {
             throw new UncheckedIOException("cannot check the topic IDs recorded in " + checkpoint + ": " + e.getMessage(), e);

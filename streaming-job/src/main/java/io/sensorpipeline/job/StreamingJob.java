@@ -184,12 +184,12 @@ public final class StreamingJob
     private void run(boolean ingestOnly)
             throws Exception
     {
-        // Notes when the brokers could not be asked: the queries then find out for themselves.
-        List<String> unchecked = List.of();
+        Optional<KafkaTopics.Checked> topics = Optional.empty();
         if (!ingestOnly) {
             AggregatesQuery.checkSparkConf(spark.sparkContext().getConf());
-            unchecked = KafkaTopics.check(settings, KafkaTopics.TIMEOUT);
-            unchecked.forEach(note -> System.err.println("streaming-job: " + note));
+            topics = Optional.of(KafkaTopics.check(settings, KafkaTopics.TIMEOUT));
+            // When the brokers could not be asked, the queries find out for themselves.
+            topics.get().notes().forEach(note -> System.err.println("streaming-job: " + note));
         }
         // The sensor file first: a bad one stops the job before it touches the lake or the checkpoints.
         Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile());
@@ -204,8 +204,12 @@ public final class StreamingJob
             }
         }
         guard.check(IngestQuery.NAME, settings.checkpointPath(IngestQuery.NAME), ingestTables);
-        if (!ingestOnly && unchecked.isEmpty()) {
-            guard.checkTopicIds(IngestQuery.NAME, settings.checkpointPath(IngestQuery.NAME), KafkaTopics.ids(settings, KafkaTopics.TIMEOUT));
+        if (topics.isPresent() && topics.get().notes().isEmpty()) {
+            guard.checkTopicIds(IngestQuery.NAME, settings.checkpointPath(IngestQuery.NAME), topics.get().ids())
+                    .ifPresent(note -> System.err.println("streaming-job: " + note));
+        }
+        else if (topics.isPresent()) {
+            System.err.println("streaming-job: the topics' IDs are not checked either: a topic deleted and created again since the checkpoint read it goes unnoticed");
         }
         for (String table : List.of(SENSOR_AGGREGATES, SITE_AGGREGATES, AlertsQuery.NAME)) {
             guard.check(table, settings.checkpointPath(table), List.of(settings.tablePath(table)));

@@ -83,7 +83,9 @@ class IngestIT
                         + kafka.bootstrapServers() + ".");
         assertThat(root).doesNotExist();
         JobSettings existing = JobSettings.load(List.of("--kafka.bootstrap.servers", kafka.bootstrapServers()), Map.of());
-        assertThat(KafkaTopics.check(existing, KafkaTopics.TIMEOUT)).isEmpty();
+        KafkaTopics.Checked checked = KafkaTopics.check(existing, KafkaTopics.TIMEOUT);
+        assertThat(checked.notes()).isEmpty();
+        assertThat(checked.ids()).isEqualTo(KafkaTopics.ids(existing, KafkaTopics.TIMEOUT)).containsOnlyKeys("sensor-readings");
     }
 
     @Test

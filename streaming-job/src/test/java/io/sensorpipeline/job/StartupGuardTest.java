@@ -106,29 +106,50 @@ class StartupGuardTest
     void aTopicCreatedAgainSinceTheCheckpointReadItIsRefused()
             throws IOException
     {
-        // The first start records the IDs; before the query has planned a batch, another start replaces them.
-        guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-1"));
+        // The first start records the IDs; until the query has begun to read, another start replaces them.
+        assertThat(guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-1"))).isEmpty();
         assertThat(recordedIds()).isEqualTo("{\"readings\":\"id-1\"}");
-        guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2"));
+        assertThat(guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2"))).isEmpty();
         assertThat(recordedIds()).isEqualTo("{\"readings\":\"id-2\"}");
 
-        // Once it has, the same IDs pass, a topic added to the setting is recorded, and another ID is refused.
-        batch(checkpoint() + "/offsets", "0");
-        guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2"));
-        guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2", "more-readings", "id-3"));
+        // Once Spark has written where it begins (before its first planned batch), the same IDs pass, a topic added to
+        // the setting is recorded, and another ID is refused.
+        batch(checkpoint() + "/sources/0", "0");
+        assertThat(guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2"))).isEmpty();
+        assertThat(guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2", "more-readings", "id-3"))).isEmpty();
         assertThat(recordedIds()).isEqualTo("{\"more-readings\":\"id-3\",\"readings\":\"id-2\"}");
         assertThatThrownBy(() -> guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-4", "more-readings", "id-3")))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage("Refusing to start query 'ingest': the topic readings (topic ID id-2 when the job read it, now id-4) was deleted and created "
-                        + "again since the checkpoint " + checkpoint() + " read it. Its offsets now number other records: resuming would skip the new "
-                        + "topic's records up to the offsets the checkpoint holds, or stop when it holds fewer. Start over from the topic with --reset "
-                        + "(deletes the tables and the checkpoint), or give the job a new --checkpoint-root and --lake-root.");
+                        + "again since the checkpoint " + checkpoint() + " read it. The checkpoint's offsets now number other records: resuming would "
+                        + "skip the new records up to them. Start over from the topic with --reset (deletes the tables and the checkpoint), or give "
+                        + "the job a new --checkpoint-root and --lake-root.");
+        assertThatThrownBy(() -> guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-4", "more-readings", "id-5")))
+                .hasMessageStartingWith("Refusing to start query 'ingest': the topics more-readings (topic ID id-3 when the job read it, now id-5), "
+                        + "readings (topic ID id-2 when the job read it, now id-4) were deleted and created again since the checkpoint " + checkpoint()
+                        + " read them.");
         assertThat(recordedIds()).isEqualTo("{\"more-readings\":\"id-3\",\"readings\":\"id-2\"}");
 
-        // A file cut short (a job stopped while it wrote it) counts as none, and is written again.
+        // A file that is not whole (changed by hand: the job writes it atomically) stops the job rather than be replaced.
         Files.writeString(Path.of(checkpoint(), TopicIds.FILE), "{\"readings\":\"id-");
-        guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-4"));
-        assertThat(recordedIds()).isEqualTo("{\"readings\":\"id-4\"}");
+        Files.deleteIfExists(Path.of(checkpoint(), "." + TopicIds.FILE + ".crc"));
+        assertThatThrownBy(() -> guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2")))
+                .isInstanceOf(java.io.UncheckedIOException.class)
+                .hasMessageStartingWith("cannot check the topic IDs recorded in " + checkpoint() + ": cannot read ")
+                .hasMessageEndingWith("delete it, and the job records the topics' IDs again when it starts (though it cannot tell then whether a "
+                        + "topic was created again before)");
+    }
+
+    @Test
+    void aCheckpointThatReadTheTopicsBeforeTheirIdsWereRecordedRecordsThemWithANote()
+            throws IOException
+    {
+        batch(checkpoint() + "/offsets", "0");
+        assertThat(guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-1")))
+                .contains("the checkpoint " + checkpoint() + " has read the topics before without their IDs recorded: they are recorded now, and a "
+                        + "topic deleted and created again before this start goes unnoticed");
+        assertThat(recordedIds()).isEqualTo("{\"readings\":\"id-1\"}");
+        assertThat(guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-1"))).isEmpty();
     }
 
     private String recordedIds()

@@ -6,6 +6,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
@@ -19,16 +20,18 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Asks the brokers, before any query starts, whether the job's topics exist. Without this, Spark's Kafka source fails
- * the ingest query with a stack trace of {@code UnknownTopicOrPartitionException} when the readings topic is missing,
- * and its Kafka sink looks the alerts topic up only when it sends the first alert, perhaps hours later, and then stops
- * the job.
+ * Asks the brokers, before any query starts, whether the job's topics exist, and the readings topics' IDs (which
+ * {@link TopicIds} compares with the checkpoint's). Without this, Spark's Kafka source fails the ingest query with a
+ * stack trace of {@code UnknownTopicOrPartitionException} when the readings topic is missing, and its Kafka sink looks
+ * the alerts topic up only when it sends the first alert, perhaps hours later, and then stops the job. Also reads
+ * what verify needs: each partition's offsets, and the IDs.
  */
 public final class KafkaTopics
 {
@@ -38,23 +41,28 @@ public final class KafkaTopics
 
     private KafkaTopics() {}
 
+    /** What {@link #check} found: notes when it could not ask the brokers, or else the readings topics' IDs. */
+    public record Checked(List<String> notes, Map<String, String> ids) {}
+
     /**
      * Throws {@link SettingsException} when the readings topic or the alerts topic does not exist or is not a valid
-     * name; returns what the job should say when it could not ask: brokers that did not answer within {@code timeout},
-     * or that refused this client (Spark's source and sink may still connect, with delegation tokens, say). The
-     * queries then find out for themselves, and Spark's Kafka source stops the job after three failed attempts.
+     * name; returns the readings topics' IDs, or what the job should say when it could not ask: brokers that did not
+     * answer within {@code timeout}, or that refused this client (Spark's source and sink may still connect, with
+     * delegation tokens, say). The queries then find out for themselves, and Spark's Kafka source stops the job after
+     * three failed attempts.
      */
-    public static List<String> check(JobSettings settings, Duration timeout)
+    public static Checked check(JobSettings settings, Duration timeout)
     {
         String brokers = brokers(settings);
         List<String> notes = new ArrayList<>();
+        Map<String, String> ids = new TreeMap<>();
         try (Admin admin = create(adminConfig(settings, timeout))) {
             for (String topic : settings.topics()) {
-                if (!exists(admin, "topic", topic, timeout)) {
-                    throw missing("topic", settings.topic(), topic, brokers, "The job reads the readings from it.");
-                }
+                TopicDescription description = describe(admin, "topic", topic, timeout)
+                        .orElseThrow(() -> missing("topic", settings.topic(), topic, brokers, "The job reads the readings from it."));
+                id(description).ifPresent(id -> ids.put(topic, id));
             }
-            if (!exists(admin, "alerts-topic", settings.alertsTopic(), timeout)) {
+            if (describe(admin, "alerts-topic", settings.alertsTopic(), timeout).isEmpty()) {
                 throw missing("alerts-topic", settings.alertsTopic(), settings.alertsTopic(), brokers,
                         "The job writes every alert to it and would stop at the first one.");
             }
@@ -75,7 +83,7 @@ public final class KafkaTopics
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while checking the Kafka topics", e);
         }
-        return notes;
+        return new Checked(notes, notes.isEmpty() ? ids : Map.of());
     }
 
     /** The offsets a partition holds now: from {@code earliest} (retention moves it past 0) up to {@code latest}. */
@@ -112,13 +120,16 @@ public final class KafkaTopics
     {
         return ask(settings, timeout, "the topic IDs", admin -> {
             Map<String, String> ids = new TreeMap<>();
-            admin.describeTopics(settings.topics()).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS).forEach((topic, description) -> {
-                if (!Uuid.ZERO_UUID.equals(description.topicId())) {
-                    ids.put(topic, description.topicId().toString());
-                }
-            });
+            admin.describeTopics(settings.topics()).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .forEach((topic, description) -> id(description).ifPresent(id -> ids.put(topic, id)));
             return ids;
         });
+    }
+
+    /** A topic's ID; empty from brokers that give none. */
+    private static Optional<String> id(TopicDescription description)
+    {
+        return Uuid.ZERO_UUID.equals(description.topicId()) || description.topicId() == null ? Optional.empty() : Optional.of(description.topicId().toString());
     }
 
     private interface AdminCall<T>
@@ -190,16 +201,16 @@ public final class KafkaTopics
                 + key + ".");
     }
 
-    private static boolean exists(Admin admin, String key, String topic, Duration timeout)
+    /** The topic's description; empty when there is no such topic. */
+    private static Optional<TopicDescription> describe(Admin admin, String key, String topic, Duration timeout)
             throws ExecutionException, InterruptedException, TimeoutException
     {
         try {
-            admin.describeTopics(List.of(topic)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            return true;
+            return Optional.of(admin.describeTopics(List.of(topic)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS).get(topic));
         }
         catch (ExecutionException e) {
             if (e.getCause() instanceof UnknownTopicOrPartitionException) {
-                return false;
+                return Optional.empty();
             }
             if (e.getCause() instanceof InvalidTopicException) {
                 throw new SettingsException("invalid setting " + key + "='" + topic + "': " + e.getCause().getMessage());

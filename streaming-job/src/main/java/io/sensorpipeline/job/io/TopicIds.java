@@ -3,13 +3,14 @@ package io.sensorpipeline.job.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.apache.hadoop.fs.ChecksumException;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.execution.streaming.CheckpointFileManager;
+import org.apache.spark.sql.execution.streaming.CheckpointFileManager$;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,7 +22,7 @@ import java.util.TreeMap;
  * of topic name to ID; Spark leaves files it does not know alone). A topic deleted and created again keeps its name
  * and gets a new ID, and its offsets then number other records. Spark's checkpoint holds only names and offsets: it
  * would resume the new topic at the old topic's offsets, skipping the records before them without a word when the new
- * topic holds more, and stop with a data-loss error when it holds fewer.
+ * topic holds more (and with {@code fail-on-data-loss}, stopping with a data-loss error when it holds fewer).
  */
 public final class TopicIds
 {
@@ -31,10 +32,7 @@ public final class TopicIds
 
     private TopicIds() {}
 
-    /**
-     * The IDs recorded in the checkpoint; empty when there are none, or when the file is not whole (a job stopped while
-     * it wrote it), in which case the next start records them again.
-     */
+    /** The IDs recorded in the checkpoint; empty when there are none. */
     public static Map<String, String> read(FileSystem fileSystem, Path checkpoint)
             throws IOException
     {
@@ -45,22 +43,33 @@ public final class TopicIds
         try (InputStream in = fileSystem.open(file)) {
             return new TreeMap<>(JSON.readValue(in, new TypeReference<Map<String, String>>() {}));
         }
-        catch (JsonProcessingException | ChecksumException e) {
-            return Map.of();
+        catch (JsonProcessingException e) {
+            // Written atomically, so only a file changed by hand gets here.
+            throw new IOException("cannot read " + file + " (" + e.getOriginalMessage() + "): delete it, and the job records the topics' IDs "
+                    + "again when it starts (though it cannot tell then whether a topic was created again before)", e);
         }
     }
 
-    public static void write(FileSystem fileSystem, Path checkpoint, Map<String, String> ids)
+    /** Records the IDs in the checkpoint, atomically (as Spark writes its own checkpoint files). */
+    public static void write(Configuration hadoop, Path checkpoint, Map<String, String> ids)
             throws IOException
     {
-        try (OutputStream out = fileSystem.create(new Path(checkpoint, FILE), true)) {
+        CheckpointFileManager files = CheckpointFileManager$.MODULE$.create(checkpoint, hadoop);
+        files.mkdirs(checkpoint);
+        CheckpointFileManager.CancellableFSDataOutputStream out = files.createAtomic(new Path(checkpoint, FILE), true);
+        try {
             out.write(JSON.writeValueAsString(new TreeMap<>(ids)).getBytes(StandardCharsets.UTF_8));
+            out.close();
+        }
+        catch (IOException | RuntimeException e) {
+            out.cancel();
+            throw e;
         }
     }
 
     /**
-     * A line for each topic whose ID is not the recorded one, such as {@code sensor-readings (topic ID 4Jx… when the job
-     * read it, now q7Z…)}; empty when every topic that both know has its recorded ID.
+     * A phrase for each topic whose ID is not the recorded one, such as {@code sensor-readings (topic ID 4Jx… when the
+     * job read it, now q7Z…)}; empty when every topic that both know has its recorded ID.
      */
     public static List<String> changed(Map<String, String> recorded, Map<String, String> current)
     {
