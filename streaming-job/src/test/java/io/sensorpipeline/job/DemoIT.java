@@ -18,11 +18,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -30,7 +32,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The README's first command, {@code ./pipeline demo}, run as a user runs it, on the jars the build just made: the
  * script starts the local broker (which comes with its two topics), {@code --fresh} empties a topic that already holds
  * records, and the demo ends with verify's OK over exactly the readings it produced, in the output directory it was
- * given. The demo goes on without a Prometheus of its own when port 9090 is taken (here by the test).
+ * given. The demo goes on without a Prometheus of its own when port 9090 is taken (here by the test). And a demo whose
+ * job a start-up guard refuses ends then, with the reason.
  */
 class DemoIT
 {
@@ -116,6 +119,31 @@ class DemoIT
         assertThat(output.resolve("lake").resolve("processed_data").resolve("_spark_metadata")).isDirectory();
         assertThat(output.resolve("checkpoints").resolve("ingest").resolve("commits")).isDirectory();
         assertThat(output.resolve("demo-stream.log")).isNotEmptyFile();
+
+        // The lake's processed_data gone while its checkpoint stays: the job's start-up guard refuses, and the demo
+        // ends then, with the job's reason, instead of producing for its whole --duration (30 minutes: past the
+        // time this run is given).
+        deleteRecursively(output.resolve("lake").resolve("processed_data"));
+        assertThat(run("refused.log", 3, "demo", "--duration", "30m", "--rate", "100", "--sensors", "100"))
+                .as(log("refused.log"))
+                .isEqualTo(1);
+        assertThat(log("refused.log"))
+                .contains("streaming-job: Refusing to start query 'ingest': the checkpoint " + output.resolve("checkpoints").resolve("ingest")
+                        + " has committed batches but the tables [" + output.resolve("lake").resolve("processed_data") + "] have no _spark_metadata log.")
+                .contains("pipeline: the streaming job stopped early (the lines above say why; its log is " + output.resolve("demo-stream.log")
+                        + "). When a start-up guard refused to start it, ./pipeline demo --storage local --fresh starts over");
+        // The producer it had started is gone, with its metrics port.
+        new ServerSocket(9400, 1, InetAddress.getByName("127.0.0.1")).close();
+    }
+
+    private static void deleteRecursively(Path path)
+            throws IOException
+    {
+        try (Stream<Path> files = Files.walk(path)) {
+            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(file);
+            }
+        }
     }
 
     private static boolean prometheusInstalled()
@@ -141,6 +169,13 @@ class DemoIT
     private static int run(String logName, String... arguments)
             throws IOException, InterruptedException
     {
+        return run(logName, 8, arguments);
+    }
+
+    /** The same, failing the test when it has not ended within {@code minutes}. */
+    private static int run(String logName, int minutes, String... arguments)
+            throws IOException, InterruptedException
+    {
         List<String> command = new ArrayList<>(List.of("bash", SCRIPT.toString()));
         command.addAll(List.of(arguments));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
@@ -148,11 +183,11 @@ class DemoIT
         builder.environment().put("PIPELINE_STATE_DIR", directory.resolve("state").toString());
         builder.environment().put("PIPELINE_OUTPUT_DIR", directory.resolve("output").toString());
         Process process = builder.start();
-        if (!process.waitFor(8, TimeUnit.MINUTES)) {
+        if (!process.waitFor(minutes, TimeUnit.MINUTES)) {
             // The demo's job and producer too: killed with the script, they would hold the demo's ports.
             process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();
-            throw new AssertionError("./pipeline " + String.join(" ", arguments) + " did not end in 8 minutes:\n" + log(logName));
+            throw new AssertionError("./pipeline " + String.join(" ", arguments) + " did not end in " + minutes + " minutes:\n" + log(logName));
         }
         return process.exitValue();
     }
