@@ -62,7 +62,7 @@ public final class StartupGuard
      * Throws {@link IllegalStateException} when the query's checkpoint read a topic that has since been deleted and
      * created again (see {@link TopicIds}); otherwise records the IDs of the topics it reads, for the next start and for
      * verify. Until the query has begun to read (Spark's start offsets or a planned batch in the checkpoint), the IDs
-     * of this start replace any recorded ones.
+     * of this start replace any recorded ones; afterwards, those of topics taken out of the setting are dropped.
      *
      * @param current the readings topics' IDs as the brokers give them now
      * @return what to say when the query has read before without IDs recorded (a checkpoint from before they were, or
@@ -72,8 +72,10 @@ public final class StartupGuard
     {
         Path location = new Path(checkpoint);
         try {
-            boolean read = hasEntries(checkpoint + "/offsets") || hasEntries(checkpoint + "/sources");
-            Map<String, String> recorded = read ? TopicIds.read(location.getFileSystem(hadoop), location) : Map.of();
+            FileSystem fileSystem = location.getFileSystem(hadoop);
+            // Spark writes where the source begins (sources/0/0) before the first batch's offsets.
+            boolean read = hasEntries(checkpoint + "/offsets") || fileSystem.exists(new Path(location, "sources/0/0"));
+            Map<String, String> recorded = read ? TopicIds.read(fileSystem, location) : Map.of();
             List<String> changed = TopicIds.changed(recorded, current);
             if (!changed.isEmpty()) {
                 throw new IllegalStateException("Refusing to start query '" + query + "': " + (changed.size() == 1 ? "the topic " : "the topics ")
@@ -82,8 +84,9 @@ public final class StartupGuard
                         + "would skip the new records up to them. Start over from the topic with --reset (deletes the tables "
                         + "and the checkpoint), or give the job a new --checkpoint-root and --lake-root.");
             }
-            Map<String, String> ids = new TreeMap<>(recorded);
-            ids.putAll(current);
+            // The topics of the setting alone: Spark reads a topic taken out of it and put back as a new one, from its
+            // first offset.
+            Map<String, String> ids = new TreeMap<>(current);
             if (ids.equals(recorded)) {
                 return Optional.empty();
             }

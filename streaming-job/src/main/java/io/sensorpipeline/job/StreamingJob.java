@@ -184,18 +184,17 @@ public final class StreamingJob
     private void run(boolean ingestOnly)
             throws Exception
     {
-        Optional<KafkaTopics.Checked> topics = Optional.empty();
         if (!ingestOnly) {
             AggregatesQuery.checkSparkConf(spark.sparkContext().getConf());
-            topics = Optional.of(KafkaTopics.check(settings, KafkaTopics.TIMEOUT));
-            // When the brokers could not be asked, the queries find out for themselves.
-            topics.get().notes().forEach(note -> System.err.println("streaming-job: " + note));
         }
+        Optional<KafkaTopics.Checked> topics = ingestOnly ? Optional.empty() : Optional.of(KafkaTopics.check(settings, KafkaTopics.TIMEOUT));
+        // When the brokers could not be asked, the queries find out for themselves.
+        topics.ifPresent(checked -> checked.notes().forEach(note -> System.err.println("streaming-job: " + note)));
         // The sensor file first: a bad one stops the job before it touches the lake or the checkpoints.
         Dataset<Row> sensors = SensorMetadata.read(spark, settings.sensorsFile());
         Decoding decoding = new Decoding(sensors, settings.futureTolerance());
 
-        StartupGuard guard = new StartupGuard(spark.sparkContext().hadoopConfiguration());
+        StartupGuard guard = new StartupGuard(spark.sessionState().newHadoopConf());
         List<String> ingestTables = IngestQuery.TABLES.stream().map(settings::tablePath).toList();
         if (settings.reset()) {
             guard.reset(settings.checkpointPath(IngestQuery.NAME), ingestTables);
@@ -207,6 +206,8 @@ public final class StreamingJob
         if (topics.isPresent() && topics.get().notes().isEmpty()) {
             guard.checkTopicIds(IngestQuery.NAME, settings.checkpointPath(IngestQuery.NAME), topics.get().ids())
                     .ifPresent(note -> System.err.println("streaming-job: " + note));
+            settings.topics().stream().filter(topic -> !topics.get().ids().containsKey(topic)).forEach(topic -> System.err.println(
+                    "streaming-job: the brokers give no ID for the topic " + topic + " (Kafka before 2.8?), so a topic deleted and created again goes unnoticed"));
         }
         else if (topics.isPresent()) {
             System.err.println("streaming-job: the topics' IDs are not checked either: a topic deleted and created again since the checkpoint read it goes unnoticed");

@@ -112,6 +112,12 @@ class StartupGuardTest
         assertThat(guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2"))).isEmpty();
         assertThat(recordedIds()).isEqualTo("{\"readings\":\"id-2\"}");
 
+        // Spark's source directory alone (made before it asks the brokers where to begin) is not reading yet.
+        Files.createDirectories(Path.of(checkpoint(), "sources", "0"));
+        assertThat(guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-1"))).isEmpty();
+        assertThat(recordedIds()).isEqualTo("{\"readings\":\"id-1\"}");
+        guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2"));
+
         // Once Spark has written where it begins (before its first planned batch), the same IDs pass, a topic added to
         // the setting is recorded, and another ID is refused.
         batch(checkpoint() + "/sources/0", "0");
@@ -129,15 +135,21 @@ class StartupGuardTest
                         + "readings (topic ID id-2 when the job read it, now id-4) were deleted and created again since the checkpoint " + checkpoint()
                         + " read them.");
         assertThat(recordedIds()).isEqualTo("{\"more-readings\":\"id-3\",\"readings\":\"id-2\"}");
+        // A topic taken out of the setting is forgotten: Spark reads it from its start if it is put back.
+        assertThat(guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2"))).isEmpty();
+        assertThat(recordedIds()).isEqualTo("{\"readings\":\"id-2\"}");
 
-        // A file that is not whole (changed by hand: the job writes it atomically) stops the job rather than be replaced.
-        Files.writeString(Path.of(checkpoint(), TopicIds.FILE), "{\"readings\":\"id-");
+        // A file that is not whole, or not a map (changed by hand: the job writes it atomically), stops the job rather
+        // than be replaced.
         Files.deleteIfExists(Path.of(checkpoint(), "." + TopicIds.FILE + ".crc"));
-        assertThatThrownBy(() -> guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2")))
-                .isInstanceOf(java.io.UncheckedIOException.class)
-                .hasMessageStartingWith("cannot check the topic IDs recorded in " + checkpoint() + ": cannot read ")
-                .hasMessageEndingWith("delete it, and the job records the topics' IDs again when it starts (though it cannot tell then whether a "
-                        + "topic was created again before)");
+        for (String damaged : new String[] {"{\"readings\":\"id-", "null"}) {
+            Files.writeString(Path.of(checkpoint(), TopicIds.FILE), damaged);
+            assertThatThrownBy(() -> guard.checkTopicIds("ingest", checkpoint(), Map.of("readings", "id-2")))
+                    .isInstanceOf(java.io.UncheckedIOException.class)
+                    .hasMessageStartingWith("cannot check the topic IDs recorded in " + checkpoint() + ": cannot read ")
+                    .hasMessageEndingWith("delete it, and the job records the topics' IDs again when it starts (though it cannot tell then whether a "
+                            + "topic was created again before)");
+        }
     }
 
     @Test

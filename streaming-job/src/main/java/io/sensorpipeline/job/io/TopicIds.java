@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.ChecksumException;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.execution.streaming.CheckpointFileManager;
@@ -40,14 +41,24 @@ public final class TopicIds
         if (!fileSystem.exists(file)) {
             return Map.of();
         }
+        Map<String, String> ids;
         try (InputStream in = fileSystem.open(file)) {
-            return new TreeMap<>(JSON.readValue(in, new TypeReference<Map<String, String>>() {}));
+            ids = JSON.readValue(in, new TypeReference<Map<String, String>>() {});
         }
-        catch (JsonProcessingException e) {
+        catch (JsonProcessingException | ChecksumException e) {
             // Written atomically, so only a file changed by hand gets here.
-            throw new IOException("cannot read " + file + " (" + e.getOriginalMessage() + "): delete it, and the job records the topics' IDs "
-                    + "again when it starts (though it cannot tell then whether a topic was created again before)", e);
+            throw damaged(file, e instanceof JsonProcessingException json ? json.getOriginalMessage() : e.getMessage(), e);
         }
+        if (ids == null) {
+            throw damaged(file, "null", null);
+        }
+        return new TreeMap<>(ids);
+    }
+
+    private static IOException damaged(Path file, String reason, Exception cause)
+    {
+        return new IOException("cannot read " + file + " (" + reason + "): delete it, and the job records the topics' IDs again when it starts "
+                + "(though it cannot tell then whether a topic was created again before)", cause);
     }
 
     /** Records the IDs in the checkpoint, atomically (as Spark writes its own checkpoint files). */
