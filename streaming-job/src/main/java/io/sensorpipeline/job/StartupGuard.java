@@ -1,5 +1,6 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.job.io.Checkpoint;
 import io.sensorpipeline.job.io.TopicIds;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -73,16 +74,13 @@ public final class StartupGuard
         Path location = new Path(checkpoint);
         try {
             FileSystem fileSystem = location.getFileSystem(hadoop);
-            // Spark writes where the source begins (sources/0/0) before the first batch's offsets.
-            boolean read = hasEntries(checkpoint + "/offsets") || fileSystem.exists(new Path(location, "sources/0/0"));
+            boolean read = hasEntries(checkpoint + "/offsets") || Checkpoint.hasKafkaStartOffsets(fileSystem, location);
             Map<String, String> recorded = read ? TopicIds.read(fileSystem, location) : Map.of();
             List<String> changed = TopicIds.changed(recorded, current);
             if (!changed.isEmpty()) {
-                throw new IllegalStateException("Refusing to start query '" + query + "': " + (changed.size() == 1 ? "the topic " : "the topics ")
-                        + String.join(", ", changed) + (changed.size() == 1 ? " was" : " were") + " deleted and created again since the checkpoint "
-                        + checkpoint + " read " + (changed.size() == 1 ? "it" : "them") + ". The checkpoint's offsets now number other records: resuming "
-                        + "would skip the new records up to them. Start over from the topic with --reset (deletes the tables "
-                        + "and the checkpoint), or give the job a new --checkpoint-root and --lake-root.");
+                throw new IllegalStateException("Refusing to start query '" + query + "': " + TopicIds.createdAgain(changed, "the checkpoint " + checkpoint)
+                        + ". The checkpoint's offsets now number other records: resuming would skip the new records up to them. Start over from the "
+                        + "topic with --reset (deletes the tables and the checkpoint), or give the job a new --checkpoint-root and --lake-root.");
             }
             // The topics of the setting alone: Spark reads a topic taken out of it and put back as a new one, from its
             // first offset.

@@ -240,10 +240,8 @@ public final class Verify
         // IDs recorded by a job that has not begun to read yet are replaced when it starts (see StartupGuard.checkTopicIds).
         List<String> createdAgain = started.isPresent() ? TopicIds.changed(readIds, KafkaTopics.ids(settings, KafkaTopics.TIMEOUT)) : List.of();
         if (!createdAgain.isEmpty()) {
-            throw new TopicTrimmed((createdAgain.size() == 1 ? "the topic " : "the topics ") + String.join(", ", createdAgain)
-                    + (createdAgain.size() == 1 ? " was" : " were") + " deleted and created again since the job read it, so it no longer holds the "
-                    + "records the tables hold rows of, and verify cannot account for them. Verify checks a topic that keeps everything the tables "
-                    + "hold, such as the demo's.");
+            throw new TopicTrimmed(TopicIds.createdAgain(createdAgain, "the job") + ", so the records the tables hold rows of are gone, and verify "
+                    + "cannot account for them. Verify checks a topic that keeps everything the tables hold, such as the demo's.");
         }
         // The topic's offsets after the checkpoint's: a job still running may commit a batch between the two reads,
         // which must not look like a topic that ends before what the job read.

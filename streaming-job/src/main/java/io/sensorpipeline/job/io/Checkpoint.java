@@ -28,6 +28,9 @@ import java.util.OptionalLong;
 /** Reads a streaming query's checkpoint directory. */
 public final class Checkpoint
 {
+    /** Where Spark's Kafka source (the query's first source) writes the offsets it begins at. */
+    private static final String KAFKA_START_OFFSETS = "sources/0/0";
+
     private Checkpoint() {}
 
     /** The id of the query's last committed batch, from the checkpoint's commit log; empty when it committed none. */
@@ -47,6 +50,16 @@ public final class Checkpoint
     }
 
     /**
+     * Whether a Kafka query has resolved where it begins ({@link #kafkaStartOffsets}): Spark writes it before the offsets
+     * of the query's first batch, so a query with it has begun to read.
+     */
+    public static boolean hasKafkaStartOffsets(FileSystem fileSystem, Path checkpoint)
+            throws IOException
+    {
+        return fileSystem.exists(new Path(checkpoint, KAFKA_START_OFFSETS));
+    }
+
+    /**
      * Where a Kafka query began reading each partition, from its checkpoint ({@code sources/0/0}, written by Spark's
      * Kafka source when the query first started: {@code starting-offsets} resolved to offsets); empty before that.
      * Partitions added to the topic later are read from their earliest offset and are not in it.
@@ -54,10 +67,10 @@ public final class Checkpoint
     public static Optional<Map<TopicPartition, Long>> kafkaStartOffsets(FileSystem fileSystem, Path checkpoint)
             throws IOException
     {
-        Path file = new Path(checkpoint, "sources/0/0");
-        if (!fileSystem.exists(file)) {
+        if (!hasKafkaStartOffsets(fileSystem, checkpoint)) {
             return Optional.empty();
         }
+        Path file = new Path(checkpoint, KAFKA_START_OFFSETS);
         String text;
         try (InputStream in = fileSystem.open(file)) {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);

@@ -93,4 +93,17 @@ public final class TopicIds
         });
         return changed;
     }
+
+    /**
+     * What {@link #changed} found, as the start of a sentence: {@code the topic a (…) was deleted and created again since
+     * the job read it}, or {@code the topics a (…), b (…) were … read them}.
+     *
+     * @param reader what read the topics, such as {@code the job}
+     */
+    public static String createdAgain(List<String> changed, String reader)
+    {
+        boolean one = changed.size() == 1;
+        return (one ? "the topic " : "the topics ") + String.join(", ", changed) + (one ? " was" : " were") + " deleted and created again since "
+                + reader + " read " + (one ? "it" : "them");
+    }
 }
