@@ -123,6 +123,11 @@ class MonitoringIT
             Thread.sleep(15_000);
             startJob(jobPort, sparkPort, "--max-offsets-per-trigger", "2000");
             double peak = awaitValue(prometheus, "max(sensorpipeline:kafka_lag:max)", value -> value > 8_000, Duration.ofSeconds(90));
+            // The lag is labelled by the topic it is in, and its sum over the partitions is at least its largest part.
+            assertThat(byLabel(prometheus, "sensorpipeline_kafka_offsets_behind_latest{query=\"ingest\", statistic=\"sum\"}", "topic"))
+                    .containsOnlyKeys("sensor-readings");
+            assertThat(value(prometheus, "sum(sensorpipeline_kafka_offsets_behind_latest{query=\"ingest\", statistic=\"sum\"}) "
+                    + "- max(sensorpipeline_kafka_offsets_behind_latest{query=\"ingest\", statistic=\"max\"})")).isGreaterThanOrEqualTo(0);
             // The readings stop once the backlog is seen, so that catching up does not depend on how fast a busy
             // machine runs batches of 2,000 records against 1,000 new ones a second.
             steady.destroy();

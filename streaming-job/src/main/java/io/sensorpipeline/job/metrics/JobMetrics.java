@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 import static java.util.Objects.requireNonNull;
@@ -95,7 +96,8 @@ public final class JobMetrics
                 .help("How far the newest event time of the last micro-batch was behind its trigger time")
                 .labelNames("query").register(registry);
         offsetsBehind = Gauge.builder().name("sensorpipeline_kafka_offsets_behind_latest")
-                .help("Kafka consumer lag of a query: offsets between what it has read and the end of the topic's partitions")
+                .help("Kafka consumer lag of a query per topic: offsets from where its last batch ended to the end of each partition; "
+                        + "the smallest, mean, largest and total over the topic's partitions")
                 .labelNames("query", "topic", "statistic").register(registry);
         duplicatesDropped = Counter.builder().name("sensorpipeline_duplicates_dropped")
                 .help("Readings dropped because their eventId was seen within the watermark").labelNames("query").register(registry);
@@ -184,14 +186,15 @@ public final class JobMetrics
             }
         }
         for (SourceProgress source : progress.sources()) {
-            Map<String, String> metrics = source.metrics();
-            if (!metrics.containsKey("maxOffsetsBehindLatest")) {
-                continue;
+            if (!source.metrics().containsKey("maxOffsetsBehindLatest")) {
+                continue; // not a Kafka source, or one that has not read yet
             }
-            String topics = String.join(",", topics(source.endOffset()));
-            offsetsBehind.labelValues(query, topics, "min").set(Double.parseDouble(metrics.get("minOffsetsBehindLatest")));
-            offsetsBehind.labelValues(query, topics, "avg").set(Double.parseDouble(metrics.get("avgOffsetsBehindLatest")));
-            offsetsBehind.labelValues(query, topics, "max").set(Double.parseDouble(metrics.get("maxOffsetsBehindLatest")));
+            behindLatest(source.endOffset(), source.latestOffset()).forEach((topic, behind) -> {
+                offsetsBehind.labelValues(query, topic, "min").set(behind.stream().mapToLong(Long::longValue).min().orElse(0));
+                offsetsBehind.labelValues(query, topic, "avg").set(behind.stream().mapToLong(Long::longValue).average().orElse(0));
+                offsetsBehind.labelValues(query, topic, "max").set(behind.stream().mapToLong(Long::longValue).max().orElse(0));
+                offsetsBehind.labelValues(query, topic, "sum").set(behind.stream().mapToLong(Long::longValue).sum());
+            });
         }
         Row ingest = progress.observedMetrics().get(INGEST_COUNTS);
         if (ingest != null) {
@@ -241,23 +244,36 @@ public final class JobMetrics
         return observed ? counted : progress.numInputRows();
     }
 
-    /** The topics of a Kafka source, from its end offsets ({@code {"topic":{"0":123}}}). */
-    static List<String> topics(String endOffset)
+    /**
+     * How far a Kafka source's micro-batch ended behind the end of each partition, by topic: the partition's latest
+     * offset when the batch was planned minus the batch's end offset (0 for a partition the batch did not read), as
+     * Spark's own {@code maxOffsetsBehindLatest} counts it, but per topic rather than over every partition of every
+     * topic. Offsets as Spark's progress gives them: {@code {"topic":{"0":123,"1":456}}}; empty when either is missing.
+     */
+    static Map<String, List<Long>> behindLatest(String endOffset, String latestOffset)
     {
-        List<String> topics = new ArrayList<>();
-        if (endOffset == null) {
-            return topics;
+        Map<String, List<Long>> behind = new TreeMap<>();
+        if (endOffset == null || latestOffset == null) {
+            return behind;
         }
         try {
-            JsonNode offsets = JSON.readTree(endOffset);
-            for (Iterator<String> names = offsets.fieldNames(); names.hasNext(); ) {
-                topics.add(names.next());
+            JsonNode end = JSON.readTree(endOffset);
+            JsonNode latest = JSON.readTree(latestOffset);
+            for (Iterator<Map.Entry<String, JsonNode>> topics = latest.fields(); topics.hasNext(); ) {
+                Map.Entry<String, JsonNode> topic = topics.next();
+                List<Long> partitions = new ArrayList<>();
+                for (Iterator<Map.Entry<String, JsonNode>> offsets = topic.getValue().fields(); offsets.hasNext(); ) {
+                    Map.Entry<String, JsonNode> partition = offsets.next();
+                    long read = end.path(topic.getKey()).path(partition.getKey()).asLong(0);
+                    partitions.add(Math.max(0, partition.getValue().asLong() - read));
+                }
+                behind.put(topic.getKey(), partitions);
             }
         }
         catch (IOException e) {
-            topics.add("unknown");
+            return Map.of(); // not Kafka's offsets: nothing to report
         }
-        return topics;
+        return behind;
     }
 
     private static void setIfFinite(Gauge gauge, double value, String query)

@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static io.sensorpipeline.job.IngestQueryAccess.deduplicateAndCount;
@@ -146,9 +147,17 @@ class JobMetricsTest
     }
 
     @Test
-    void kafkaTopicsComeFromTheEndOffsets()
+    void kafkaLagIsCountedPerTopicFromWhereTheBatchEndedToTheLatestOffsets()
     {
-        assertThat(JobMetrics.topics("{\"sensor-readings\":{\"0\":12,\"1\":40}}")).containsExactly("sensor-readings");
-        assertThat(JobMetrics.topics(null)).isEmpty();
+        // Partition 1 of alerts-in had no records when the batch was planned: the batch did not read it.
+        Map<String, List<Long>> behind = JobMetrics.behindLatest(
+                "{\"sensor-readings\":{\"0\":12,\"1\":40},\"alerts-in\":{\"0\":5}}",
+                "{\"sensor-readings\":{\"0\":112,\"1\":40},\"alerts-in\":{\"0\":5,\"1\":7}}");
+        assertThat(behind).containsOnlyKeys("sensor-readings", "alerts-in");
+        assertThat(behind.get("sensor-readings")).containsExactlyInAnyOrder(100L, 0L);
+        assertThat(behind.get("alerts-in")).containsExactlyInAnyOrder(0L, 7L);
+        assertThat(JobMetrics.behindLatest(null, "{\"t\":{\"0\":1}}")).isEmpty();
+        assertThat(JobMetrics.behindLatest("{\"t\":{\"0\":1}}", null)).isEmpty();
+        assertThat(JobMetrics.behindLatest("not json", "{\"t\":{\"0\":1}}")).isEmpty();
     }
 }
