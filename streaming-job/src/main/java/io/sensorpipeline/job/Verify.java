@@ -237,8 +237,7 @@ public final class Verify
         catch (IOException e) {
             throw new UncheckedIOException("cannot read where the job began to read the topic: " + e.getMessage(), e);
         }
-        // IDs recorded by a job that has not begun to read yet are replaced when it starts (see StartupGuard.checkTopicIds).
-        List<String> createdAgain = started.isPresent() ? TopicIds.changed(readIds, KafkaTopics.ids(settings, KafkaTopics.TIMEOUT)) : List.of();
+        List<String> createdAgain = createdAgain(started, readIds, () -> KafkaTopics.ids(settings, KafkaTopics.TIMEOUT));
         if (!createdAgain.isEmpty()) {
             throw new TopicTrimmed(TopicIds.createdAgain(createdAgain, "the job") + ", so the records the tables hold rows of are gone, and verify "
                     + "cannot account for them. Verify checks a topic that keeps everything the tables hold, such as the demo's.");
@@ -246,6 +245,17 @@ public final class Verify
         // The topic's offsets after the checkpoint's: a job still running may commit a batch between the two reads,
         // which must not look like a topic that ends before what the job read.
         return startingOffsets(KafkaTopics.offsetRanges(settings, KafkaTopics.TIMEOUT), started, readUpTo);
+    }
+
+    /**
+     * The topics deleted and created again since the job began to read them: those whose ID ({@code current}, asked of
+     * the brokers only then) differs from the one the job recorded. Before the job has begun to read ({@code started}
+     * empty) there is nothing to compare: the IDs it recorded are replaced when it starts (see
+     * {@link StartupGuard#checkTopicIds}), and it will read the topics as they are then.
+     */
+    static List<String> createdAgain(Optional<Map<TopicPartition, Long>> started, Map<String, String> recorded, Supplier<Map<String, String>> current)
+    {
+        return started.isPresent() ? TopicIds.changed(recorded, current.get()) : List.of();
     }
 
     /**

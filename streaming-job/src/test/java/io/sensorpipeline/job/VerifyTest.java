@@ -65,6 +65,22 @@ class VerifyTest
     }
 
     @Test
+    void topicIdsAreComparedOnlyOnceTheJobHasBegunToRead()
+    {
+        Map<String, String> recorded = Map.of("readings", "old-id", "other", "same-id");
+        Map<String, String> current = Map.of("readings", "new-id", "other", "same-id");
+        // Before: IDs recorded by a start whose query never read are replaced at the next start; the brokers are not asked.
+        Supplier<Map<String, String>> unasked = () -> {
+            throw new AssertionError("the brokers were asked for the topics' IDs before the job had begun to read");
+        };
+        assertThat(Verify.createdAgain(Optional.empty(), recorded, unasked)).isEmpty();
+        // Once it has read: the changed ID is named, the unchanged one is not.
+        assertThat(Verify.createdAgain(Optional.of(Map.of(FIRST, 0L)), recorded, () -> current))
+                .containsExactly("readings (topic ID old-id when the job read it, now new-id)");
+        assertThat(Verify.createdAgain(Optional.of(Map.of(FIRST, 0L)), recorded, () -> recorded)).isEmpty();
+    }
+
+    @Test
     void aTopicCreatedAgainEndsBeforeWhereTheJobReadItUpTo()
     {
         // Before the job's first commit: the topic ends before where the job began.
