@@ -23,7 +23,9 @@ import org.apache.spark.sql.types.StructType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 import static java.util.Objects.requireNonNull;
 
@@ -203,14 +205,9 @@ public final class StreamingJob
             }
         }
         guard.check(IngestQuery.NAME, settings.checkpointPath(IngestQuery.NAME), ingestTables);
-        if (topics.isPresent() && topics.get().notes().isEmpty()) {
-            guard.checkTopicIds(IngestQuery.NAME, settings.checkpointPath(IngestQuery.NAME), topics.get().ids())
-                    .ifPresent(note -> System.err.println("streaming-job: " + note));
-            settings.topics().stream().filter(topic -> !topics.get().ids().containsKey(topic)).forEach(topic -> System.err.println(
-                    "streaming-job: the brokers give no ID for the topic " + topic + " (Kafka before 2.8?), so a topic deleted and created again goes unnoticed"));
-        }
-        else if (topics.isPresent()) {
-            System.err.println("streaming-job: the topics' IDs are not checked either: a topic deleted and created again since the checkpoint read it goes unnoticed");
+        if (topics.isPresent()) {
+            topicIdNotes(settings.topics(), topics.get(), ids -> guard.checkTopicIds(IngestQuery.NAME, settings.checkpointPath(IngestQuery.NAME), ids))
+                    .forEach(note -> System.err.println("streaming-job: " + note));
         }
         for (String table : List.of(SENSOR_AGGREGATES, SITE_AGGREGATES, AlertsQuery.NAME)) {
             guard.check(table, settings.checkpointPath(table), List.of(settings.tablePath(table)));
@@ -260,6 +257,23 @@ public final class StreamingJob
             }
         }
         spark.streams().awaitAnyTermination();
+    }
+
+    /**
+     * What the job says on stderr about the readings topics' IDs: nothing to check when the brokers did not answer
+     * ({@code checked} has notes); otherwise what {@code checkIds} (the start-up guard's check against the checkpoint,
+     * which throws when a topic was created again) notes, and each topic the brokers give no ID for.
+     */
+    static List<String> topicIdNotes(List<String> topics, KafkaTopics.Checked checked, Function<Map<String, String>, Optional<String>> checkIds)
+    {
+        if (!checked.notes().isEmpty()) {
+            return List.of("the topics' IDs are not checked either: a topic deleted and created again since the checkpoint read it goes unnoticed");
+        }
+        List<String> notes = new ArrayList<>();
+        checkIds.apply(checked.ids()).ifPresent(notes::add);
+        topics.stream().filter(topic -> !checked.ids().containsKey(topic)).forEach(topic -> notes.add(
+                "the brokers give no ID for the topic " + topic + " (Kafka before 2.8?), so a topic deleted and created again goes unnoticed"));
+        return notes;
     }
 
     private static String pool(List<Starter> stage, List<List<Starter>> stages)

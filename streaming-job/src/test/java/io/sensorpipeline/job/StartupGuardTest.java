@@ -1,5 +1,6 @@
 package io.sensorpipeline.job;
 
+import io.sensorpipeline.job.io.KafkaTopics;
 import io.sensorpipeline.job.io.TopicIds;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
@@ -8,8 +9,10 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -185,5 +188,28 @@ class StartupGuardTest
     {
         Files.createDirectories(Path.of(directory));
         Files.writeString(Path.of(directory, name), "v1\n");
+    }
+
+    @Test
+    void theJobSaysWhenTopicIdsAreNotCheckedAndWhichTopicsHaveNone()
+    {
+        // The brokers did not answer: no check, and one line that says so.
+        List<Map<String, String>> asked = new ArrayList<>();
+        KafkaTopics.Checked unanswered = new KafkaTopics.Checked(List.of("the brokers at 127.0.0.1:1 did not answer"), Map.of());
+        assertThat(StreamingJob.topicIdNotes(List.of("a"), unanswered, ids -> {
+            asked.add(ids);
+            return Optional.empty();
+        })).containsExactly("the topics' IDs are not checked either: a topic deleted and created again since the checkpoint read it goes unnoticed");
+        assertThat(asked).isEmpty();
+
+        // They answered: the guard checks the IDs they gave, its note comes first, then each topic without an ID.
+        KafkaTopics.Checked answered = new KafkaTopics.Checked(List.of(), Map.of("a", "id-a"));
+        assertThat(StreamingJob.topicIdNotes(List.of("a", "b"), answered, ids -> {
+            asked.add(ids);
+            return Optional.of("the guard's note");
+        })).containsExactly("the guard's note",
+                "the brokers give no ID for the topic b (Kafka before 2.8?), so a topic deleted and created again goes unnoticed");
+        assertThat(asked).containsExactly(Map.of("a", "id-a"));
+        assertThat(StreamingJob.topicIdNotes(List.of("a"), answered, ids -> Optional.empty())).isEmpty();
     }
 }
