@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.LongSummaryStatistics;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -190,10 +191,12 @@ public final class JobMetrics
                 continue; // not a Kafka source, or one that has not read yet
             }
             behindLatest(source.endOffset(), source.latestOffset()).forEach((topic, behind) -> {
-                offsetsBehind.labelValues(query, topic, "min").set(behind.stream().mapToLong(Long::longValue).min().orElse(0));
-                offsetsBehind.labelValues(query, topic, "avg").set(behind.stream().mapToLong(Long::longValue).average().orElse(0));
-                offsetsBehind.labelValues(query, topic, "max").set(behind.stream().mapToLong(Long::longValue).max().orElse(0));
-                offsetsBehind.labelValues(query, topic, "sum").set(behind.stream().mapToLong(Long::longValue).sum());
+                LongSummaryStatistics partitions = behind.stream().mapToLong(Long::longValue).summaryStatistics();
+                boolean none = partitions.getCount() == 0;
+                offsetsBehind.labelValues(query, topic, "min").set(none ? 0 : partitions.getMin());
+                offsetsBehind.labelValues(query, topic, "avg").set(partitions.getAverage());
+                offsetsBehind.labelValues(query, topic, "max").set(none ? 0 : partitions.getMax());
+                offsetsBehind.labelValues(query, topic, "sum").set(partitions.getSum());
             });
         }
         Row ingest = progress.observedMetrics().get(INGEST_COUNTS);
