@@ -95,9 +95,7 @@ class IngestIT
         Path root = directory.resolve("started-late");
         Path run = Files.createDirectories(root.resolve("producer"));
         TestProcesses.produce(run, kafka.bootstrapServers(), "--topic", "started-late", "--count", "1000", "--rate", "0", "--seed", "5");
-        JobSettings settings = JobSettings.load(List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(), "--trigger", "available-now",
-                "--topic", "started-late", "--alerts-topic", "started-late-alerts", "--starting-offsets", "latest", "--lake-root", root.resolve("lake").toString(),
-                "--checkpoint-root", root.resolve("checkpoints").toString(), "--sensors-file", "../data/sensors.csv"), Map.of());
+        JobSettings settings = JobSettings.load(concat(ownTopicFlags("started-late", root), "--starting-offsets", "latest"), Map.of());
         SparkSession spark = SparkTestSession.get();
         // The first run begins at the end of the topic, so the tables never see the first 1,000 records; the second
         // reads the 1,500 produced after it.
@@ -130,9 +128,7 @@ class IngestIT
         Path root = directory.resolve("created-again");
         Path run = Files.createDirectories(root.resolve("producer"));
         TestProcesses.produce(run, kafka.bootstrapServers(), "--topic", "created-again", "--count", "500", "--rate", "0", "--seed", "7");
-        List<String> flags = List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(), "--trigger", "available-now",
-                "--topic", "created-again", "--alerts-topic", "created-again-alerts", "--lake-root", root.resolve("lake").toString(),
-                "--checkpoint-root", root.resolve("checkpoints").toString(), "--sensors-file", "../data/sensors.csv");
+        List<String> flags = ownTopicFlags("created-again", root);
         JobSettings settings = JobSettings.load(flags, Map.of());
         SparkSession spark = SparkTestSession.get();
         new StreamingJob(spark, settings).run();
@@ -178,6 +174,14 @@ class IngestIT
                 Thread.sleep(200);
             }
         }
+    }
+
+    /** The flags of an available-now job on a readings topic of its own (alerts to topic-alerts), its lake and checkpoints under root. */
+    private static List<String> ownTopicFlags(String topic, Path root)
+    {
+        return List.of("--kafka.bootstrap.servers", kafka.bootstrapServers(), "--trigger", "available-now",
+                "--topic", topic, "--alerts-topic", topic + "-alerts", "--lake-root", root.resolve("lake").toString(),
+                "--checkpoint-root", root.resolve("checkpoints").toString(), "--sensors-file", "../data/sensors.csv");
     }
 
     private static List<String> concat(List<String> flags, String... more)
