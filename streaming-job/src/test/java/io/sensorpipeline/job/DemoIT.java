@@ -182,6 +182,9 @@ class DemoIT
                 .redirectOutput(directory.resolve(logName).toFile());
         builder.environment().put("PIPELINE_STATE_DIR", directory.resolve("state").toString());
         builder.environment().put("PIPELINE_OUTPUT_DIR", directory.resolve("output").toString());
+        // The script's defaults, with the JIT flag of every JVM the tests start (see TestProcesses.SHORT_LIVED_JVM).
+        builder.environment().put("JOB_JAVA_OPTS", "-Xmx2g " + TestProcesses.SHORT_LIVED_JVM);
+        builder.environment().put("PRODUCER_JAVA_OPTS", "-Xmx256m " + TestProcesses.SHORT_LIVED_JVM);
         Process process = builder.start();
         if (!process.waitFor(minutes, TimeUnit.MINUTES)) {
             // The demo's job and producer too: killed with the script, they would hold the demo's ports.

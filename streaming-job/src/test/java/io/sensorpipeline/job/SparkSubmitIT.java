@@ -45,7 +45,7 @@ class SparkSubmitIT
         List<String> command = new ArrayList<>();
         command.add(TestProcesses.java());
         command.addAll(TestProcesses.sparkJvmFlags());
-        command.addAll(List.of("-Xmx1g", "-cp", sparkOnlyClasspath(), "org.apache.spark.deploy.SparkSubmit",
+        command.addAll(List.of(TestProcesses.SHORT_LIVED_JVM, "-Xmx1g", "-cp", sparkOnlyClasspath(), "org.apache.spark.deploy.SparkSubmit",
                 "--master", "local[2]",
                 "--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
                 "--class", StreamingJob.class.getName(),
