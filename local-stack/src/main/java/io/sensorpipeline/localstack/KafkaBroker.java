@@ -63,6 +63,7 @@ public final class KafkaBroker
     private final int port;
     private final int controllerPort;
     private final boolean outlivesJvm;
+    private final List<String> jvmOptions;
     private final Consumer<String> progress;
 
     // Guarded by this: the broker process of the latest start(), and the hook that stops it if this JVM exits first.
@@ -75,6 +76,7 @@ public final class KafkaBroker
         this.port = builder.port;
         this.controllerPort = builder.controllerPort;
         this.outlivesJvm = builder.outlivesJvm;
+        this.jvmOptions = builder.jvmOptions;
         this.progress = builder.progress;
     }
 
@@ -116,7 +118,9 @@ public final class KafkaBroker
             }
             long logOffset = logSize();
             progress.accept("waiting for broker (log " + logFile() + ")");
-            ProcessBuilder brokerProcess = javaProcess(loggingConfiguration, List.of("-Xmx1g"), MAIN_CLASS,
+            List<String> brokerOptions = new ArrayList<>(List.of("-Xmx1g"));
+            brokerOptions.addAll(jvmOptions);
+            ProcessBuilder brokerProcess = javaProcess(loggingConfiguration, brokerOptions, MAIN_CLASS,
                     serverProperties.toString());
             if (outlivesJvm) {
                 // A new session keeps the broker alive when the terminal that ran the CLI sends SIGINT or SIGHUP.
@@ -361,7 +365,7 @@ public final class KafkaBroker
             throws IOException
     {
         long logOffset = logSize();
-        Process format = javaProcess(loggingConfiguration, List.of(), STORAGE_TOOL,
+        Process format = javaProcess(loggingConfiguration, jvmOptions, STORAGE_TOOL,
                 "format", "-t", newClusterId(), "-c", serverProperties.toString())
                 .directory(dataDirectory.toFile())
                 .redirectErrorStream(true)
@@ -558,6 +562,7 @@ public final class KafkaBroker
         private int port = 9092;
         private int controllerPort = 9093;
         private boolean outlivesJvm;
+        private List<String> jvmOptions = List.of();
         private Consumer<String> progress = message -> { };
 
         private Builder(Path dataDirectory)
@@ -586,6 +591,16 @@ public final class KafkaBroker
         public Builder outliveJvm()
         {
             this.outlivesJvm = true;
+            return this;
+        }
+
+        /**
+         * Options of the broker's JVM, after its -Xmx1g, and of the JVM that formats its storage; none by default.
+         * The tests' brokers run with the C1 compiler alone, for instance: they live for a minute or two.
+         */
+        public Builder jvmOptions(String... jvmOptions)
+        {
+            this.jvmOptions = List.of(jvmOptions);
             return this;
         }
 

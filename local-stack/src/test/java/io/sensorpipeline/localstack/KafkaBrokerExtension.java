@@ -27,6 +27,14 @@ import static java.util.Objects.requireNonNull;
 public final class KafkaBrokerExtension
         implements BeforeAllCallback, AfterAllCallback
 {
+    /**
+     * The JIT flag of the JVMs the integration tests start (brokers here, the job and the producer in streaming-job):
+     * C1 only. They live for seconds to a few minutes, and a 2-core CI machine is CPU-bound throughout the suite;
+     * C1 alone spends far less CPU compiling. What the tests check does not depend on the compiler; the benchmarks
+     * run with the JVM's defaults.
+     */
+    public static final String SHORT_LIVED_JVM = "-XX:TieredStopAtLevel=1";
+
     private final Map<String, Integer> topics;
     private Path directory;
     private KafkaBroker broker;
@@ -47,7 +55,7 @@ public final class KafkaBrokerExtension
             throws IOException
     {
         directory = Files.createTempDirectory("kafka-it-");
-        broker = KafkaBroker.onFreePorts(directory.resolve("kafka"));
+        broker = onFreePorts(directory.resolve("kafka"));
         broker.start();
         topics.forEach(broker::createTopic);
     }
@@ -74,5 +82,15 @@ public final class KafkaBrokerExtension
     public String bootstrapServers()
     {
         return broker.bootstrapServers();
+    }
+
+    /**
+     * A broker on free ports, as {@link KafkaBroker#onFreePorts}, whose JVMs run with the C1 compiler alone: a test's
+     * broker lives for a minute or two, and the suite is CPU-bound on a 2-core machine.
+     */
+    public static KafkaBroker onFreePorts(Path dataDirectory)
+    {
+        int[] ports = LocalProcesses.freePorts(2);
+        return KafkaBroker.builder(dataDirectory).port(ports[0]).controllerPort(ports[1]).jvmOptions(SHORT_LIVED_JVM).build();
     }
 }

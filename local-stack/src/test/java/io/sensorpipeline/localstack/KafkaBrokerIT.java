@@ -32,7 +32,7 @@ class KafkaBrokerIT
     @BeforeAll
     static void startBroker()
     {
-        broker = KafkaBroker.onFreePorts(dataDirectory);
+        broker = KafkaBrokerExtension.onFreePorts(dataDirectory);
         broker.start();
     }
 
@@ -51,7 +51,10 @@ class KafkaBrokerIT
         assertThat(broker.isRunning()).isTrue();
         assertThat(accepts(broker.port())).isTrue();
         assertThat(broker.bootstrapServers()).isEqualTo("127.0.0.1:" + broker.port());
-        assertThat(KafkaBroker.isBrokerProcess(ProcessHandle.of(broker.pid()).orElseThrow(), dataDirectory)).isTrue();
+        ProcessHandle process = ProcessHandle.of(broker.pid()).orElseThrow();
+        assertThat(KafkaBroker.isBrokerProcess(process, dataDirectory)).isTrue();
+        // The builder's JVM options, after the broker's own heap size.
+        assertThat(process.info().arguments().orElseThrow()).containsSubsequence("-Xmx1g", KafkaBrokerExtension.SHORT_LIVED_JVM, KafkaBroker.MAIN_CLASS);
         assertThat(Files.readString(broker.logFile())).contains("Kafka Server started");
         assertThat(Files.readAllLines(dataDirectory.resolve("server.properties")))
                 .contains("auto.create.topics.enable=false", "group.initial.rebalance.delay.ms=0");

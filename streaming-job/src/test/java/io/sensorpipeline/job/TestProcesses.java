@@ -3,6 +3,7 @@ package io.sensorpipeline.job;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sensorpipeline.job.io.Checkpoint;
+import io.sensorpipeline.localstack.KafkaBrokerExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,12 +22,11 @@ final class TestProcesses
     private static final Path PRODUCER_JAR = Path.of("..", "producer", "target", "producer.jar");
 
     /**
-     * The JIT flag of every JVM the integration tests start: C1 only. These JVMs live for seconds to a few minutes, and
-     * a 2-core CI machine is CPU-bound throughout the suite. Measured here (an available-now job over an empty topic):
-     * 20 s and 36 CPU-seconds with both compilers, 17 s and 21 CPU-seconds with C1 alone; over 500,000 records both took
-     * 58 s. The tests check what the job writes, which the JIT does not change; the benchmarks run with the defaults.
+     * C1 only ({@link KafkaBrokerExtension#SHORT_LIVED_JVM}). Measured here (an available-now job over an empty topic):
+     * 20 s and 36 CPU-seconds with both compilers, 17 s and 21 CPU-seconds with C1 alone; over 500,000 records both
+     * took 58 s.
      */
-    static final String SHORT_LIVED_JVM = "-XX:TieredStopAtLevel=1";
+    static final String SHORT_LIVED_JVM = KafkaBrokerExtension.SHORT_LIVED_JVM;
 
     private TestProcesses() {}
 
