@@ -134,6 +134,13 @@ class DemoIT
                         + "). When a start-up guard refused to start it, ./pipeline demo --storage local --fresh starts over");
         // The producer it had started is gone, with its metrics port.
         new ServerSocket(9400, 1, InetAddress.getByName("127.0.0.1")).close();
+        if (prometheusInstalled()) {
+            // The Prometheus it started (port 9090 was free this time) runs in a session of its own, so the
+            // terminal's Ctrl-C to the demo does not stop it: it runs until ./pipeline monitor stop.
+            long prometheus = Long.parseLong(Files.readString(directory.resolve("state/prometheus/prometheus.pid")).trim());
+            assertThat(ProcessHandle.of(prometheus)).as("the demo's Prometheus runs").isPresent();
+            assertThat(session(prometheus)).as("the session of the demo's Prometheus (pid %d)", prometheus).isEqualTo(prometheus);
+        }
     }
 
     private static void deleteRecursively(Path path)
@@ -144,6 +151,14 @@ class DemoIT
                 Files.delete(file);
             }
         }
+    }
+
+    /** The session id of a process, from /proc/PID/stat: the fourth field after the command's closing parenthesis. */
+    private static long session(long pid)
+            throws IOException
+    {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[3]);
     }
 
     private static boolean prometheusInstalled()
