@@ -88,8 +88,7 @@ public final class KafkaBroker
     /** A broker on two ports that are free on 127.0.0.1 now, for tests that run next to other brokers. */
     public static KafkaBroker onFreePorts(Path dataDirectory)
     {
-        int[] ports = LocalProcesses.freePorts(2);
-        return builder(dataDirectory).port(ports[0]).controllerPort(ports[1]).build();
+        return builder(dataDirectory).freePorts().build();
     }
 
     /**
@@ -582,6 +581,13 @@ public final class KafkaBroker
         {
             this.controllerPort = checkPort(controllerPort, "controllerPort");
             return this;
+        }
+
+        /** Two ports that are free on 127.0.0.1 now, as the client and the controller port. */
+        public Builder freePorts()
+        {
+            int[] ports = LocalProcesses.freePorts(2);
+            return port(ports[0]).controllerPort(ports[1]);
         }
 
         /**

@@ -90,7 +90,6 @@ public final class KafkaBrokerExtension
      */
     public static KafkaBroker onFreePorts(Path dataDirectory)
     {
-        int[] ports = LocalProcesses.freePorts(2);
-        return KafkaBroker.builder(dataDirectory).port(ports[0]).controllerPort(ports[1]).jvmOptions(SHORT_LIVED_JVM).build();
+        return KafkaBroker.builder(dataDirectory).freePorts().jvmOptions(SHORT_LIVED_JVM).build();
     }
 }
